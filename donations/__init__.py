@@ -1,0 +1,46 @@
+"""Reader-support donation platform: the application factory."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from donations import config as settings
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app from environment settings, overridden by ``config`` (tests pass it)."""
+    app = Flask(
+        __name__,
+        template_folder=str(settings.PROJECT_ROOT / "templates"),
+        static_folder=str(settings.PROJECT_ROOT / "static"),
+        instance_path=str(settings.INSTANCE_DIR),
+    )
+    app.config.update(settings.from_environment())
+    if config:
+        app.config.update(config)
+    settings.check_production_safety(app.config)
+
+    from donations import (
+        errors,
+        extensions,
+        payments,
+        remind,
+        staff,
+        stripe_cli,
+        support,
+        templating,
+        webhooks,
+        worker,
+    )
+
+    extensions.init_app(app)
+    templating.init_app(app)
+    payments.init_app(app)
+    errors.init_app(app)
+    support.init_app(app)
+    webhooks.init_app(app)
+    remind.init_app(app)
+    staff.init_app(app)
+    stripe_cli.init_app(app)
+    worker.init_app(app)
+    return app

@@ -1,0 +1,83 @@
+"""Settings read from the environment, with defaults that work on a laptop.
+
+Every setting is documented in the README's configuration table; keep the two in step.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEV_SECRET_KEY = "dev-only-secret-key-change-me"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = PROJECT_ROOT / "instance"
+
+DEFAULT_PRESETS = {
+    "once": ["5", "10", "25", "50"],
+    "monthly": ["2", "5", "10", "20"],
+    "annual": ["25", "50", "100", "250"],
+}
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_list(name: str, default: list[str]) -> list[str]:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _presets_from_env() -> dict[str, list[str]]:
+    """Read ``PRESETS_ONCE``/``PRESETS_MONTHLY``/``PRESETS_ANNUAL`` as comma lists."""
+    return {
+        frequency: _env_list(f"PRESETS_{frequency.upper()}", amounts)
+        for frequency, amounts in DEFAULT_PRESETS.items()
+    }
+
+
+def from_environment() -> dict:
+    """Build the Flask config mapping from environment variables."""
+    sqlite_default = f"sqlite:///{INSTANCE_DIR / 'donations.sqlite3'}"
+    return {
+        "ENV_NAME": os.environ.get("DONATIONS_ENV", "development"),
+        "SECRET_KEY": os.environ.get("SECRET_KEY", DEV_SECRET_KEY),
+        "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL", sqlite_default),
+        "PUBLIC_URL": os.environ.get("PUBLIC_URL", ""),
+        "ORGANIZATION_NAME": os.environ.get("ORGANIZATION_NAME", "The Daily Example"),
+        "PRIVACY_POLICY_URL": os.environ.get("PRIVACY_POLICY_URL", "/privacy"),
+        "STRIPE_SECRET_KEY": os.environ.get("STRIPE_SECRET_KEY", "sk_test_sandbox"),
+        "STRIPE_PUBLISHABLE_KEY": os.environ.get("STRIPE_PUBLISHABLE_KEY", "pk_test_sandbox"),
+        "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET", ""),
+        "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE") or None,
+        "CURRENCIES": [c.upper() for c in _env_list("CURRENCIES", ["USD", "EUR", "GBP"])],
+        "DEFAULT_CURRENCY": os.environ.get("DEFAULT_CURRENCY", "USD").upper(),
+        "PRESET_AMOUNTS": _presets_from_env(),
+        "MIN_AMOUNT": os.environ.get("MIN_AMOUNT", "2.00"),
+        "MAX_AMOUNT": os.environ.get("MAX_AMOUNT", "10000"),
+        "SMTP_HOST": os.environ.get("SMTP_HOST", "127.0.0.1"),
+        "SMTP_PORT": int(os.environ.get("SMTP_PORT", "8025")),
+        "SMTP_USERNAME": os.environ.get("SMTP_USERNAME", ""),
+        "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD", ""),
+        "SMTP_STARTTLS": _env_bool("SMTP_STARTTLS", False),
+        "SMTP_SSL": _env_bool("SMTP_SSL", False),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "The Daily Example <support@example.org>"),
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "SESSION_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", False),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": None,
+    }
+
+
+def check_production_safety(config: dict) -> None:
+    """Refuse to run in production with settings that are only safe on a laptop."""
+    if config.get("ENV_NAME") != "production":
+        return
+    if config.get("SECRET_KEY") in (None, "", DEV_SECRET_KEY):
+        raise RuntimeError("SECRET_KEY must be set to a secret value when DONATIONS_ENV=production")

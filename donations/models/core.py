@@ -1,0 +1,150 @@
+"""Donors, gifts, the payment ledger and the webhook inbox.
+
+Money is always an integer amount in the currency's minor units beside an ISO 4217 code.
+Timestamps are timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from donations.extensions import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Frequency(enum.StrEnum):
+    ONCE = "once"
+    MONTHLY = "monthly"
+    ANNUAL = "annual"
+
+
+class GiftStatus(enum.StrEnum):
+    PENDING = "pending"  #: checkout started, not paid yet
+    PAID = "paid"  #: one-time gift paid
+    ACTIVE = "active"  #: recurring gift paid and renewing
+    PAST_DUE = "past_due"  #: a renewal failed; Stripe retries
+    CANCELLED = "cancelled"  #: recurring gift ended
+    ABANDONED = "abandoned"  #: checkout expired unpaid
+    FAILED = "failed"  #: payment failed
+    REFUNDED = "refunded"  #: one-time gift fully refunded
+
+
+class PaymentKind(enum.StrEnum):
+    CHARGE = "charge"
+    REFUND = "refund"
+
+
+class Donor(db.Model):
+    __tablename__ = "donors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: stored lower-cased, so uniqueness is case-insensitive
+    email: Mapped[str] = mapped_column(sa.String(320), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200), default="")
+    stripe_customer_id: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
+    locale: Mapped[str] = mapped_column(sa.String(16), default="en")
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+    gifts: Mapped[list[Gift]] = relationship(back_populates="donor", order_by="Gift.id")
+
+
+class Gift(db.Model):
+    """What a reader chose to give, and where it stands now."""
+
+    __tablename__ = "gifts"
+    __table_args__ = (
+        sa.Index("ix_gifts_created_id", "created_at", "id"),
+        sa.Index("ix_gifts_status_frequency", "status", "frequency"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    donor_id: Mapped[int] = mapped_column(sa.ForeignKey("donors.id"), index=True)
+    amount: Mapped[int]  #: minor units per period
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    frequency: Mapped[str] = mapped_column(sa.String(10))
+    status: Mapped[str] = mapped_column(sa.String(16), default=GiftStatus.PENDING)
+    stripe_checkout_session_id: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
+    stripe_payment_intent_id: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
+    stripe_subscription_id: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
+    #: where the reader came from: "support", "appeal", "reminder"
+    source: Mapped[str] = mapped_column(sa.String(32), default="support")
+    source_url: Mapped[str] = mapped_column(sa.String(1000), default="")
+    reminder_id: Mapped[int | None] = mapped_column(sa.ForeignKey("reminders.id"), index=True)
+    disputed: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+    paid_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    current_period_end: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    cancel_at_period_end: Mapped[bool] = mapped_column(default=False)
+    cancelled_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    #: Stripe's timestamp of the newest subscription state applied, so late events lose
+    stripe_state_at: Mapped[int | None] = mapped_column(sa.BigInteger)
+
+    donor: Mapped[Donor] = relationship(back_populates="gifts")
+    payments: Mapped[list[Payment]] = relationship(back_populates="gift", order_by="Payment.id")
+
+    @property
+    def is_recurring(self) -> bool:
+        return self.frequency != Frequency.ONCE
+
+
+class Payment(db.Model):
+    """One money movement Stripe reported: a charge (positive) or a refund (negative).
+
+    ``stripe_id`` is unique (the PaymentIntent or invoice for charges, the refund for
+    refunds), so a replayed event can never count twice; ``SUM(amount)`` is the net.
+    """
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        sa.Index("ix_payments_created", "created_at"),
+        sa.Index("ix_payments_gift", "gift_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    gift_id: Mapped[int] = mapped_column(sa.ForeignKey("gifts.id"))
+    kind: Mapped[str] = mapped_column(sa.String(10), default=PaymentKind.CHARGE)
+    amount: Mapped[int]  #: minor units; negative for refunds
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    stripe_id: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    stripe_invoice_id: Mapped[str | None] = mapped_column(sa.String(255))
+    stripe_payment_intent_id: Mapped[str | None] = mapped_column(sa.String(255), index=True)
+    stripe_charge_id: Mapped[str | None] = mapped_column(sa.String(255), index=True)
+    #: for refunds: the charge row this refund reduces
+    refunded_payment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("payments.id"))
+    reason: Mapped[str] = mapped_column(sa.String(64), default="")
+    disputed: Mapped[bool] = mapped_column(default=False)
+    #: when the money moved, per Stripe
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    recorded_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+    gift: Mapped[Gift] = relationship(back_populates="payments")
+
+
+class StripeEvent(db.Model):
+    """The webhook inbox: each event stored once, before it is applied."""
+
+    __tablename__ = "stripe_events"
+    __table_args__ = (sa.Index("ix_stripe_events_received", "received_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stripe_id: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    type: Mapped[str] = mapped_column(sa.String(100))
+    object_id: Mapped[str] = mapped_column(sa.String(255), default="", index=True)
+    livemode: Mapped[bool] = mapped_column(default=False)
+    payload: Mapped[str] = mapped_column(sa.Text)
+    stripe_created: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    received_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str] = mapped_column(sa.Text, default="")
+    gift_id: Mapped[int | None] = mapped_column(sa.ForeignKey("gifts.id"), index=True)

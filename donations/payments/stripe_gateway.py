@@ -1,0 +1,383 @@
+"""The one module that talks to Stripe.
+
+It pins the API version, points the SDK at the configured API base (the sandbox in
+development, Stripe itself when ``STRIPE_API_BASE`` is unset), sends an idempotency key
+with every create, and turns Stripe's objects into ``donations.payments.types``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import stripe
+
+from donations.payments.types import (
+    Charge,
+    CheckoutSession,
+    Dispute,
+    Event,
+    GatewayError,
+    GatewayUnavailable,
+    InvalidWebhook,
+    Invoice,
+    PaymentIntent,
+    Refund,
+    StripeObject,
+    Subscription,
+    WebhookEndpoint,
+)
+
+API_VERSION = "2025-02-24.acacia"
+TIMEOUT_SECONDS = 20
+WEBHOOK_TOLERANCE_SECONDS = 300
+INTERVALS = {"monthly": "month", "annual": "year"}
+
+
+def _id(value: Any) -> str | None:
+    """Read an expandable field, which is either an id or the expanded object."""
+    if value is None or isinstance(value, str):
+        return value
+    return value.get("id")
+
+
+def _gift_id(*metadatas: Mapping[str, Any] | None) -> int | None:
+    for metadata in metadatas:
+        raw = (metadata or {}).get("gift_id")
+        if raw is not None and str(raw).isdigit():
+            return int(raw)
+    return None
+
+
+def _upper(currency: str | None) -> str:
+    return (currency or "").upper()
+
+
+def to_checkout_session(obj: Mapping[str, Any]) -> CheckoutSession:
+    details = obj.get("customer_details") or {}
+    reference = obj.get("client_reference_id")
+    return CheckoutSession(
+        id=obj["id"],
+        url=obj.get("url"),
+        status=obj.get("status") or "open",
+        payment_status=obj.get("payment_status") or "unpaid",
+        mode=obj.get("mode") or "payment",
+        amount_total=obj.get("amount_total"),
+        currency=_upper(obj.get("currency")),
+        customer_id=_id(obj.get("customer")),
+        customer_email=details.get("email") or obj.get("customer_email"),
+        payment_intent_id=_id(obj.get("payment_intent")),
+        subscription_id=_id(obj.get("subscription")),
+        invoice_id=_id(obj.get("invoice")),
+        gift_id=_gift_id(obj.get("metadata"), {"gift_id": reference}),
+        created=obj.get("created") or 0,
+        livemode=bool(obj.get("livemode")),
+    )
+
+
+def to_subscription(obj: Mapping[str, Any]) -> Subscription:
+    items = (obj.get("items") or {}).get("data") or []
+    price = (items[0].get("price") or items[0].get("plan") or {}) if items else {}
+    recurring = price.get("recurring") or {}
+    return Subscription(
+        id=obj["id"],
+        status=obj.get("status") or "",
+        customer_id=_id(obj.get("customer")),
+        amount=price.get("unit_amount", price.get("amount")),
+        currency=_upper(price.get("currency") or obj.get("currency")),
+        interval=recurring.get("interval") or price.get("interval"),
+        cancel_at_period_end=bool(obj.get("cancel_at_period_end")),
+        canceled_at=obj.get("canceled_at"),
+        ended_at=obj.get("ended_at"),
+        current_period_end=obj.get("current_period_end"),
+        latest_invoice_id=_id(obj.get("latest_invoice")),
+        gift_id=_gift_id(obj.get("metadata")),
+        created=obj.get("created") or 0,
+    )
+
+
+def to_invoice(obj: Mapping[str, Any]) -> Invoice:
+    details = obj.get("subscription_details") or {}
+    transitions = obj.get("status_transitions") or {}
+    return Invoice(
+        id=obj["id"],
+        status=obj.get("status"),
+        subscription_id=_id(obj.get("subscription")),
+        customer_id=_id(obj.get("customer")),
+        customer_email=obj.get("customer_email"),
+        payment_intent_id=_id(obj.get("payment_intent")),
+        charge_id=_id(obj.get("charge")),
+        amount_paid=obj.get("amount_paid") or 0,
+        amount_due=obj.get("amount_due") or 0,
+        currency=_upper(obj.get("currency")),
+        billing_reason=obj.get("billing_reason"),
+        paid_at=transitions.get("paid_at"),
+        gift_id=_gift_id(details.get("metadata"), obj.get("metadata")),
+        created=obj.get("created") or 0,
+        hosted_invoice_url=obj.get("hosted_invoice_url"),
+    )
+
+
+def to_payment_intent(obj: Mapping[str, Any]) -> PaymentIntent:
+    return PaymentIntent(
+        id=obj["id"],
+        status=obj.get("status") or "",
+        amount=obj.get("amount") or 0,
+        amount_received=obj.get("amount_received") or 0,
+        currency=_upper(obj.get("currency")),
+        customer_id=_id(obj.get("customer")),
+        latest_charge_id=_id(obj.get("latest_charge")),
+        invoice_id=_id(obj.get("invoice")),
+        gift_id=_gift_id(obj.get("metadata")),
+        created=obj.get("created") or 0,
+    )
+
+
+def to_charge(obj: Mapping[str, Any]) -> Charge:
+    return Charge(
+        id=obj["id"],
+        status=obj.get("status") or "",
+        paid=bool(obj.get("paid")),
+        amount=obj.get("amount") or 0,
+        amount_refunded=obj.get("amount_refunded") or 0,
+        currency=_upper(obj.get("currency")),
+        payment_intent_id=_id(obj.get("payment_intent")),
+        invoice_id=_id(obj.get("invoice")),
+        customer_id=_id(obj.get("customer")),
+        created=obj.get("created") or 0,
+        disputed=bool(obj.get("disputed")),
+    )
+
+
+def to_refund(obj: Mapping[str, Any]) -> Refund:
+    return Refund(
+        id=obj["id"],
+        status=obj.get("status"),
+        amount=obj.get("amount") or 0,
+        currency=_upper(obj.get("currency")),
+        charge_id=_id(obj.get("charge")),
+        payment_intent_id=_id(obj.get("payment_intent")),
+        reason=obj.get("reason"),
+        created=obj.get("created") or 0,
+    )
+
+
+def to_dispute(obj: Mapping[str, Any]) -> Dispute:
+    return Dispute(
+        id=obj["id"],
+        status=obj.get("status") or "",
+        amount=obj.get("amount") or 0,
+        currency=_upper(obj.get("currency")),
+        charge_id=_id(obj.get("charge")),
+        payment_intent_id=_id(obj.get("payment_intent")),
+        reason=obj.get("reason"),
+        created=obj.get("created") or 0,
+    )
+
+
+CONVERTERS = {
+    "checkout.session": to_checkout_session,
+    "subscription": to_subscription,
+    "invoice": to_invoice,
+    "payment_intent": to_payment_intent,
+    "charge": to_charge,
+    "refund": to_refund,
+    "dispute": to_dispute,
+}
+
+
+def to_event(body: Mapping[str, Any]) -> Event:
+    obj = (body.get("data") or {}).get("object") or {}
+    converter = CONVERTERS.get(obj.get("object", ""))
+    return Event(
+        id=body["id"],
+        type=body.get("type") or "",
+        created=body.get("created") or 0,
+        livemode=bool(body.get("livemode")),
+        object_id=obj.get("id") or "",
+        data=converter(obj) if converter else None,
+        raw=dict(body),
+    )
+
+
+class StripeGateway:
+    """Stripe calls the platform makes, each returning the project's own types."""
+
+    def __init__(self, secret_key: str, api_base: str | None = None) -> None:
+        base_addresses = {"api": api_base.rstrip("/")} if api_base else {}
+        self.livemode = secret_key.startswith(("sk_live_", "rk_live_"))
+        self._client = stripe.StripeClient(
+            secret_key,
+            stripe_version=API_VERSION,
+            base_addresses=base_addresses,  # type: ignore[arg-type]
+            max_network_retries=0,
+            http_client=stripe.RequestsClient(timeout=TIMEOUT_SECONDS),
+        )
+
+    def _call(self, method, *args, **kwargs):
+        """Run one SDK call, translating Stripe's errors into the gateway's."""
+        try:
+            return method(*args, **kwargs)
+        except (stripe.APIConnectionError, stripe.RateLimitError) as error:
+            raise GatewayUnavailable("The payment service could not be reached.") from error
+        except stripe.StripeError as error:
+            status = getattr(error, "http_status", None) or 0
+            message = getattr(error, "user_message", None) or str(error) or "Stripe error"
+            if status >= 500:
+                raise GatewayUnavailable("The payment service is unavailable.") from error
+            raise GatewayError(message, code=getattr(error, "code", "") or "") from error
+
+    def create_checkout_session(
+        self,
+        *,
+        gift_id: int,
+        frequency: str,
+        amount: int,
+        currency: str,
+        product_name: str,
+        customer_email: str,
+        success_url: str,
+        cancel_url: str,
+        idempotency_key: str,
+        locale: str = "auto",
+    ) -> CheckoutSession:
+        """Open a hosted Checkout page for one gift (payment or subscription mode)."""
+        metadata = {"gift_id": str(gift_id)}
+        price_data: dict[str, Any] = {
+            "currency": currency.lower(),
+            "unit_amount": amount,
+            "product_data": {"name": product_name},
+        }
+        params: dict[str, Any] = {
+            "line_items": [{"quantity": 1, "price_data": price_data}],
+            "customer_email": customer_email,
+            "success_url": success_url,
+            "cancel_url": cancel_url,
+            "metadata": metadata,
+            "client_reference_id": str(gift_id),
+            "locale": locale,
+        }
+        if frequency in INTERVALS:
+            price_data["recurring"] = {"interval": INTERVALS[frequency]}
+            params |= {"mode": "subscription", "subscription_data": {"metadata": metadata}}
+        else:
+            params |= {
+                "mode": "payment",
+                "submit_type": "donate",
+                "payment_intent_data": {"metadata": metadata},
+            }
+        session = self._call(
+            self._client.checkout.sessions.create,
+            params=params,
+            options={"idempotency_key": idempotency_key},
+        )
+        return to_checkout_session(session)
+
+    def retrieve_checkout_session(self, session_id: str) -> CheckoutSession:
+        return to_checkout_session(self._call(self._client.checkout.sessions.retrieve, session_id))
+
+    def expire_checkout_session(self, session_id: str) -> CheckoutSession:
+        return to_checkout_session(self._call(self._client.checkout.sessions.expire, session_id))
+
+    def retrieve_subscription(self, subscription_id: str) -> Subscription:
+        return to_subscription(self._call(self._client.subscriptions.retrieve, subscription_id))
+
+    def retrieve_invoice(self, invoice_id: str) -> Invoice:
+        return to_invoice(self._call(self._client.invoices.retrieve, invoice_id))
+
+    def retrieve_payment_intent(self, payment_intent_id: str) -> PaymentIntent:
+        return to_payment_intent(
+            self._call(self._client.payment_intents.retrieve, payment_intent_id)
+        )
+
+    def retrieve_charge(self, charge_id: str) -> Charge:
+        return to_charge(self._call(self._client.charges.retrieve, charge_id))
+
+    def _list(self, service, converter, since: int) -> Iterator[StripeObject]:
+        page = self._call(service.list, params={"created": {"gte": since}, "limit": 100})
+        for obj in self._call(page.auto_paging_iter):
+            yield converter(obj)
+
+    def list_checkout_sessions(self, since: int) -> Iterator[CheckoutSession]:
+        return self._list(self._client.checkout.sessions, to_checkout_session, since)
+
+    def list_invoices(self, since: int) -> Iterator[Invoice]:
+        return self._list(self._client.invoices, to_invoice, since)
+
+    def list_charges(self, since: int) -> Iterator[Charge]:
+        return self._list(self._client.charges, to_charge, since)
+
+    def list_refunds(self, since: int) -> Iterator[Refund]:
+        return self._list(self._client.refunds, to_refund, since)
+
+    def list_charge_refunds(self, charge_id: str) -> list[Refund]:
+        """Every refund of one charge (``charge.refunded`` does not list them)."""
+        page = self._call(self._client.refunds.list, params={"charge": charge_id, "limit": 100})
+        return [to_refund(obj) for obj in self._call(page.auto_paging_iter)]
+
+    def create_refund(
+        self,
+        *,
+        payment_intent_id: str | None = None,
+        charge_id: str | None = None,
+        amount: int | None = None,
+        reason: str = "requested_by_customer",
+        metadata: Mapping[str, str] | None = None,
+        idempotency_key: str,
+    ) -> Refund:
+        """Refund a charge in full (``amount=None``) or in part."""
+        params: dict[str, Any] = {"reason": reason, "metadata": dict(metadata or {})}
+        if charge_id:
+            params["charge"] = charge_id
+        else:
+            params["payment_intent"] = payment_intent_id
+        if amount is not None:
+            params["amount"] = amount
+        refund = self._call(
+            self._client.refunds.create, params=params, options={"idempotency_key": idempotency_key}
+        )
+        return to_refund(refund)
+
+    def cancel_subscription(self, subscription_id: str, *, at_period_end: bool) -> Subscription:
+        """Stop a recurring gift now, or let it run to the end of the paid period."""
+        if at_period_end:
+            subscription = self._call(
+                self._client.subscriptions.update,
+                subscription_id,
+                params={"cancel_at_period_end": True},
+            )
+        else:
+            subscription = self._call(self._client.subscriptions.cancel, subscription_id)
+        return to_subscription(subscription)
+
+    def create_webhook_endpoint(self, url: str, idempotency_key: str) -> WebhookEndpoint:
+        """Register our webhook URL for every event, on the pinned API version."""
+        endpoint = self._call(
+            self._client.webhook_endpoints.create,
+            params={"url": url, "enabled_events": ["*"], "api_version": API_VERSION},
+            options={"idempotency_key": idempotency_key},
+        )
+        return WebhookEndpoint(
+            id=endpoint["id"], url=endpoint["url"], secret=endpoint.get("secret")
+        )
+
+    def parse_event(self, payload: bytes, signature: str | None, secret: str) -> Event:
+        """Verify a webhook's signature and timestamp, then read its event."""
+        if not signature or not secret:
+            raise InvalidWebhook("missing Stripe-Signature header or webhook secret")
+        try:
+            text = payload.decode("utf-8")
+            stripe.WebhookSignature.verify_header(
+                text, signature, secret, WEBHOOK_TOLERANCE_SECONDS
+            )
+            body = json.loads(text)
+        except (UnicodeDecodeError, ValueError, stripe.SignatureVerificationError) as error:
+            raise InvalidWebhook(str(error)) from error
+        if not isinstance(body, dict) or body.get("object") != "event" or "id" not in body:
+            raise InvalidWebhook("the body is not a Stripe event")
+        return to_event(body)
+
+    def load_event(self, payload: str) -> Event:
+        """Read an event stored in the inbox after it was verified (for replays)."""
+        return to_event(json.loads(payload))

@@ -1,0 +1,176 @@
+"""Support page → Continue (Stripe Checkout) → thank-you page."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import sqlalchemy as sa
+from flask import (
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_wtf.csrf import generate_csrf
+
+from donations import ledger
+from donations.extensions import db
+from donations.giving import GiftChoice, start_gift
+from donations.models import Gift, GiftStatus
+from donations.money import InvalidAmount, as_input, to_minor
+from donations.payments import GatewayError, gateway
+from donations.support import bp, choices
+from donations.support.forms import DonationForm
+
+CONFIRMED = {GiftStatus.PAID, GiftStatus.ACTIVE, GiftStatus.PAST_DUE}
+UNAVAILABLE = (
+    "The payment service is unavailable. You have not been charged. Please try again in a moment."
+)
+MAX_CONFIRM_REFRESHES = 10
+
+
+def _page_defaults() -> dict:
+    """Preset buttons and limits, computed once per app (Babel formatting is not free)."""
+    cached = current_app.extensions.get("support_page")
+    if cached is None:
+        cached = {
+            "presets": choices.preset_table(),
+            "currencies": choices.currencies(),
+            "limits": {c: choices.limits(c) for c in choices.currencies()},
+        }
+        current_app.extensions["support_page"] = cached
+    return cached
+
+
+def _prefill(values) -> dict:
+    """The reader's choices from a query string or a posted form, cleaned for display."""
+    frequency = values.get("frequency", "once")
+    if frequency not in choices.FREQUENCIES:
+        frequency = "once"
+    currency = (values.get("currency") or "").upper()
+    if currency not in choices.currencies():
+        currency = choices.default_currency()
+    amount = (values.get("other_amount") or "").strip() or (values.get("amount") or "").strip()
+    try:
+        amount = as_input(to_minor(amount, currency), currency) if amount else ""
+    except InvalidAmount:
+        pass
+    if not amount:
+        presets = _page_defaults()["presets"][frequency]
+        amount = presets[1]["value"] if len(presets) > 1 else ""
+    return {
+        "frequency": frequency,
+        "currency": currency,
+        "amount": amount,
+        "email": values.get("email") or session.get("donor_email", ""),
+        "name": values.get("name") or session.get("donor_name", ""),
+        "source": values.get("source", ""),
+        "reminder": values.get("reminder", ""),
+    }
+
+
+def _render_form(values, *, errors=None, notice: str = "", status: int = 200):
+    return (
+        render_template(
+            "support/index.html",
+            choice=_prefill(values),
+            errors=errors or {},
+            notice=notice,
+            csrf_token=generate_csrf(),
+            **_page_defaults(),
+        ),
+        status,
+    )
+
+
+@bp.get("/")
+@bp.get("/support")
+def support_page():
+    notice = ""
+    if request.args.get("cancelled"):
+        notice = "Your payment was not completed and you have not been charged."
+    return _render_form(request.args, notice=notice)
+
+
+@bp.post("/support")
+@bp.post("/")
+def continue_to_checkout():
+    form = DonationForm()
+    if not form.validate():
+        errors = {name: field.errors[0] for name, field in form._fields.items() if field.errors}
+        return _render_form(request.form, errors=errors, status=422)
+    choice = GiftChoice(
+        frequency=form.frequency.data,
+        amount=form.amount_minor,
+        currency=form.currency.data,
+        email=form.email.data.strip(),
+        name=(form.name.data or "").strip(),
+        source=(form.source.data or "support")[:32],
+        source_url=request.referrer or "",
+        reminder_token=form.reminder.data or "",
+    )
+    session["donor_email"], session["donor_name"] = choice.email, choice.name
+    kept = {
+        "frequency": choice.frequency,
+        "amount": as_input(choice.amount, choice.currency),
+        "currency": choice.currency,
+        "cancelled": "1",
+    }
+    try:
+        _gift, checkout_url = start_gift(
+            choice,
+            success_url=_external("support.thank_you") + "?session_id={CHECKOUT_SESSION_ID}",
+            cancel_url=_external("support.support_page") + "?" + urlencode(kept),
+        )
+    except GatewayError as error:
+        current_app.logger.warning("checkout could not start: %s", error)
+        return _render_form(request.form, notice=UNAVAILABLE, status=503)
+    return redirect(checkout_url, code=303)
+
+
+def _external(endpoint: str) -> str:
+    """An absolute URL, on PUBLIC_URL when set (behind proxies), else the request host."""
+    base = current_app.config.get("PUBLIC_URL")
+    if base:
+        return base.rstrip("/") + url_for(endpoint)
+    return url_for(endpoint, _external=True)
+
+
+@bp.get("/thanks")
+def thank_you():
+    session_id = request.args.get("session_id", "")
+    gift = db.session.scalar(sa.select(Gift).where(Gift.stripe_checkout_session_id == session_id))
+    if gift is None:
+        abort(404)
+    if gift.status == GiftStatus.PENDING:
+        _confirm_from_stripe(gift)
+    refreshes = request.args.get("refresh", 0, type=int)
+    next_refresh = None
+    if gift.status not in CONFIRMED and refreshes < MAX_CONFIRM_REFRESHES:
+        next_refresh = url_for("support.thank_you", session_id=session_id, refresh=refreshes + 1)
+    return render_template(
+        "support/thanks.html",
+        gift=gift,
+        confirmed=gift.status in CONFIRMED,
+        next_refresh=next_refresh,
+    )
+
+
+def _confirm_from_stripe(gift: Gift) -> None:
+    """Read the session once: if Stripe says it is paid, record it now (idempotent)."""
+    try:
+        checkout = gateway().retrieve_checkout_session(gift.stripe_checkout_session_id)
+    except GatewayError:
+        return
+    if checkout.payment_status == "paid":
+        ledger.apply_checkout_session(checkout)
+        db.session.commit()
+        db.session.refresh(gift)
+
+
+@bp.get("/privacy")
+def privacy():
+    return render_template("support/privacy.html")

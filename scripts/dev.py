@@ -1,0 +1,129 @@
+"""Start the whole platform for development: `make dev`.
+
+Runs the Stripe sandbox, a local SMTP sink (messages kept under instance/mail/), the
+database migrations, the web app and the worker; registers the app's webhook with the
+sandbox; creates a demo staff login. Ctrl-C stops everything it started.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PORT = int(os.environ.get("PORT", "5000"))
+SANDBOX_PORT = int(os.environ.get("SANDBOX_PORT", "8420"))
+SMTP_PORT = int(os.environ.get("SMTP_PORT", "8025"))
+DEMO_EMAIL = "demo@example.org"
+DEMO_PASSWORD = "demo-password-123"
+
+
+def wait_for_port(port: int, name: str, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    sys.exit(f"{name} did not start on port {port}; is the port already in use?")
+
+
+def flask(*args: str, env: dict, input_text: str | None = None) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app", *args],
+        cwd=ROOT,
+        env=env,
+        input=input_text,
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        sys.exit(f"flask {' '.join(args)} failed:\n{result.stderr or result.stdout}")
+    return result.stdout
+
+
+def main() -> None:
+    env = dict(os.environ)
+    env.setdefault("STRIPE_API_BASE", f"http://127.0.0.1:{SANDBOX_PORT}")
+    env.setdefault("STRIPE_SECRET_KEY", "sk_test_sandbox")
+    env.setdefault("SMTP_HOST", "127.0.0.1")
+    env.setdefault("SMTP_PORT", str(SMTP_PORT))
+    env.setdefault("PUBLIC_URL", f"http://127.0.0.1:{PORT}")
+    children: list[subprocess.Popen] = []
+
+    def start(*command: str) -> None:
+        children.append(subprocess.Popen(command, cwd=ROOT, env=env))
+
+    def stop(*_args) -> None:
+        for child in reversed(children):
+            if child.poll() is None:
+                child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        sys.exit(0)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+
+    start(sys.executable, "-m", "sandbox", "--port", str(SANDBOX_PORT))
+    start(
+        sys.executable,
+        "-m",
+        "donations.dev_smtp",
+        "--port",
+        str(SMTP_PORT),
+        "--dir",
+        str(ROOT / "instance" / "mail"),
+    )
+    wait_for_port(SANDBOX_PORT, "The Stripe sandbox")
+    wait_for_port(SMTP_PORT, "The SMTP sink")
+
+    flask("db", "upgrade", env=env)
+    webhook_url = f"http://127.0.0.1:{PORT}/webhooks/stripe"
+    env["STRIPE_WEBHOOK_SECRET"] = (
+        flask("stripe", "register-webhook", webhook_url, env=env).strip().splitlines()[-1]
+    )
+    flask(
+        "staff",
+        "create",
+        DEMO_EMAIL,
+        "--role",
+        "admin",
+        "--password-stdin",
+        "--if-missing",
+        env=env,
+        input_text=DEMO_PASSWORD + "\n",
+    )
+
+    start(sys.executable, "-m", "flask", "--app", "app", "run", "--port", str(PORT), "--debug")
+    start(sys.executable, "-m", "flask", "--app", "app", "worker")
+    wait_for_port(PORT, "The web app")
+    print(
+        f"""
+  Donation platform running (Ctrl-C stops everything)
+    Support page   http://127.0.0.1:{PORT}/
+    Staff area     http://127.0.0.1:{PORT}/staff/  ({DEMO_EMAIL} / {DEMO_PASSWORD})
+    Stripe sandbox http://127.0.0.1:{SANDBOX_PORT}
+    Emails         {ROOT / "instance" / "mail"}
+    Test card      4242 4242 4242 4242, any future expiry, any CVC
+""",
+        flush=True,
+    )
+    while True:
+        for child in children:
+            if child.poll() is not None:
+                print(f"{child.args} exited with {child.returncode}; stopping.", flush=True)
+                stop()
+        time.sleep(1)
+
+
+if __name__ == "__main__":
+    main()
