@@ -15,7 +15,7 @@ class DonationForm(FlaskForm):
 
     frequency = RadioField(
         "How often",
-        choices=[(f, f) for f in choices.FREQUENCIES],
+        choices=list(choices.FREQUENCIES),
         validators=[InputRequired("Choose once, monthly or annual.")],
     )
     amount = StringField("Amount")
@@ -39,7 +39,7 @@ class DonationForm(FlaskForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.currency.choices = [(c, c) for c in choices.currencies()]
+        self.currency.choices = list(choices.currencies())
         self.amount_minor: int | None = None
 
     def validate_amount(self, field: StringField) -> None:

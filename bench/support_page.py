@@ -1,0 +1,135 @@
+"""Benchmark: the support page against a hello-world Flask app, served the same way.
+
+Both run under gunicorn with 2 sync workers; load comes from `wrk` (Debian package `wrk`)
+with 4 connections for 10 s after a warm-up. Prints requests/s, p50 and p99 latency for
+each and the ratio support/hello. The support page is rendered as a reader gets it: a
+fresh session with a CSRF token, the full server-rendered form.
+
+    .venv/bin/python bench/support_page.py [--seconds 10] [--connections 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HELLO_APP = """
+from flask import Flask
+app = Flask(__name__)
+
+@app.get("/")
+def hello():
+    return "Hello, World!"
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(port: int, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise SystemExit(f"server on port {port} did not start")
+
+
+def serve(app_spec: str, port: int, env: dict, cwd: Path) -> subprocess.Popen:
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        app_spec,
+        "--workers",
+        "2",
+        "--worker-class",
+        "sync",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+    ]
+    process = subprocess.Popen(command, cwd=cwd, env=env)
+    wait_for(port)
+    return process
+
+
+def to_ms(text: str) -> float:
+    value, unit = re.match(r"([\d.]+)(\w+)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def load(url: str, seconds: int, connections: int) -> dict:
+    subprocess.run(["wrk", "-t1", "-c2", "-d2s", url], capture_output=True, check=True)
+    output = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        "p50": to_ms(re.search(r"50%\s+(\S+)", output).group(1)),
+        "p99": to_ms(re.search(r"99%\s+(\S+)", output).group(1)),
+        "errors": int(non_2xx.group(1)) if non_2xx else 0,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=4)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is needed: apt-get install -y wrk")
+
+    workdir = Path(tempfile.mkdtemp(prefix="bench-support-"))
+    (workdir / "hello.py").write_text(HELLO_APP)
+    env = dict(os.environ)
+    env |= {
+        "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
+        "SECRET_KEY": "bench-secret",
+        "PYTHONPATH": str(ROOT),
+    }
+    subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app", "db", "upgrade"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    results = {}
+    for name, spec, cwd in (("hello", "hello:app", workdir), ("support", "app:app", ROOT)):
+        port = free_port()
+        server = serve(spec, port, env, cwd)
+        try:
+            results[name] = load(f"http://127.0.0.1:{port}/", args.seconds, args.connections)
+        finally:
+            server.terminate()
+            server.wait()
+    for name, figures in results.items():
+        print(
+            f"{name:8s} {figures['rps']:8.0f} req/s   p50 {figures['p50']:6.2f} ms   "
+            f"p99 {figures['p99']:6.2f} ms   non-2xx {figures['errors']}"
+        )
+    ratio = results["support"]["rps"] / results["hello"]["rps"]
+    print(f"support/hello ratio: {ratio:.0%} (target: 50% or more)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,284 @@
+"""The support page and Continue: validation, prefill, Checkout parameters, failures."""
+
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+import requests
+import sqlalchemy as sa
+
+from donations import create_app
+from donations.extensions import db
+from donations.models import Donor, Gift
+from tests.conftest import csrf_token_from
+
+
+def post_donation(client, **fields):
+    page = client.get("/")
+    data = {
+        "csrf_token": csrf_token_from(page.get_data(as_text=True)),
+        "frequency": "once",
+        "amount": "10",
+        "currency": "USD",
+        "email": "reader@example.org",
+        "name": "Ada Reader",
+    }
+    data.update(fields)
+    return client.post("/support", data=data)
+
+
+def gift_count() -> int:
+    return db.session.scalar(sa.select(sa.func.count(Gift.id)))
+
+
+def read_session(sandbox, session_id: str) -> dict:
+    response = requests.get(
+        f"{sandbox.url}/v1/checkout/sessions/{session_id}",
+        auth=("sk_test_platform", ""),
+        timeout=5,
+    )
+    response.raise_for_status()
+    return response.json()
+
+
+def test_support_page_offers_every_frequency_with_its_presets(client):
+    html = client.get("/").get_data(as_text=True)
+    for frequency in ("once", "monthly", "annual"):
+        assert f'id="frequency-{frequency}" value="{frequency}"' in html
+    assert '<label for="amount-once-1" data-labels=' in html
+    for label in ("$5", "$25", "$50", "$2", "$20", "$100", "$250"):
+        assert f">{label}</label>" in html
+    assert "From $2.00 to $10,000." in html
+    assert 'name="csrf_token"' in html
+    assert "img/visa.svg" in html and "Remind me later" in html
+
+
+def test_support_is_served_at_both_addresses(client):
+    assert client.get("/support").status_code == 200
+
+
+def test_query_parameters_prefill_the_form(client):
+    html = client.get(
+        "/?frequency=monthly&amount=7.50&currency=EUR&email=ada@example.org&name=Ada"
+    ).get_data(as_text=True)
+    assert 'value="monthly" checked' in html
+    assert 'placeholder="e.g. 15" value="7.50"' in html
+    assert '<option value="EUR" selected>' in html
+    assert 'value="ada@example.org"' in html and 'value="Ada"' in html
+    assert ">€5</label>" in html
+
+
+def test_a_preset_amount_in_the_query_selects_its_button(client):
+    html = client.get("/?frequency=annual&amount=100").get_data(as_text=True)
+    assert 'value="100" checked' in html
+    assert 'placeholder="e.g. 15" value=""' in html
+
+
+def test_nonsense_query_parameters_fall_back_to_defaults(client):
+    response = client.get("/?frequency=weekly&amount=abc&currency=XXX")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert 'value="once" checked' in html and '<option value="USD" selected>' in html
+
+
+@pytest.mark.parametrize(
+    ("amount", "message"),
+    [
+        ("abc", "Enter an amount such as 10 or 7.50."),
+        ("-5", "The minimum gift is $2.00."),
+        ("0.001", "Use at most 2 decimal places."),
+        ("1e9", "The maximum gift online is $10,000.00."),
+        ("1.99", "The minimum gift is $2.00."),
+        ("", "Choose an amount or enter your own."),
+    ],
+)
+def test_invalid_amount_is_refused_at_the_field(client, amount, message):
+    response = post_donation(client, amount="other", other_amount=amount)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert f'<p class="field-error" id="amount-error">{message}</p>' in html
+    assert gift_count() == 0
+
+
+def test_other_amount_wins_over_a_preset(client, sandbox):
+    response = post_donation(client, amount="10", other_amount="12.34")
+    assert response.status_code == 303
+    assert db.session.scalar(sa.select(Gift.amount)) == 1234
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        ({"frequency": "weekly"}, "frequency", "Not a valid choice."),
+        ({"currency": "XXX"}, "currency", "Not a valid choice."),
+        ({"email": "not-an-email"}, "email", "Enter a valid email address"),
+        ({"email": ""}, "email", "Enter your email address"),
+    ],
+)
+def test_bad_choices_are_refused_with_a_message(client, fields, field, message):
+    response = post_donation(client, **fields)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert message in html
+    assert gift_count() == 0
+
+
+def test_missing_csrf_token_gets_a_clear_400_page(client):
+    response = client.post("/support", data={"frequency": "once", "amount": "10"})
+    assert response.status_code == 400
+    assert "security check failed" in response.get_data(as_text=True)
+
+
+def test_one_time_gift_opens_a_payment_checkout_session(client, sandbox):
+    response = post_donation(client, amount="5", email="Reader@Example.org")
+    assert response.status_code == 303
+    gift = db.session.scalar(sa.select(Gift))
+    assert (gift.amount, gift.currency, gift.frequency, gift.status) == (
+        500,
+        "USD",
+        "once",
+        "pending",
+    )
+    assert gift.donor.email == "reader@example.org"
+    assert response.headers["Location"].startswith(sandbox.url)
+    checkout = read_session(sandbox, gift.stripe_checkout_session_id)
+    assert checkout["mode"] == "payment"
+    assert checkout["submit_type"] == "donate"
+    assert checkout["amount_total"] == 500 and checkout["currency"] == "usd"
+    assert checkout["metadata"] == {"gift_id": str(gift.id)}
+    assert checkout["client_reference_id"] == str(gift.id)
+    assert checkout["customer_email"] == "reader@example.org"
+    assert checkout["success_url"].endswith("/thanks?session_id={CHECKOUT_SESSION_ID}")
+    cancel = parse_qs(urlparse(checkout["cancel_url"]).query)
+    assert cancel == {
+        "frequency": ["once"],
+        "amount": ["5"],
+        "currency": ["USD"],
+        "cancelled": ["1"],
+    }
+
+
+def test_monthly_gift_opens_a_subscription_checkout_session(client, sandbox):
+    response = post_donation(
+        client, frequency="monthly", amount="other", other_amount="7.50", currency="EUR"
+    )
+    assert response.status_code == 303
+    gift = db.session.scalar(sa.select(Gift))
+    assert (gift.amount, gift.currency, gift.frequency) == (750, "EUR", "monthly")
+    checkout = read_session(sandbox, gift.stripe_checkout_session_id)
+    assert checkout["mode"] == "subscription"
+    assert checkout["amount_total"] == 750 and checkout["currency"] == "eur"
+    assert checkout["metadata"] == {"gift_id": str(gift.id)}
+
+
+def test_returning_donor_is_the_same_donor(client, sandbox):
+    post_donation(client, email="ada@example.org")
+    post_donation(client, email="ADA@example.org", frequency="annual", amount="25")
+    assert db.session.scalar(sa.select(sa.func.count(Donor.id))) == 1
+    assert gift_count() == 2
+
+
+def test_cancelled_checkout_returns_to_the_form_with_choices_kept(client, sandbox):
+    post_donation(client, frequency="monthly", amount="other", other_amount="7.50", currency="EUR")
+    gift = db.session.scalar(sa.select(Gift))
+    cancel_url = read_session(sandbox, gift.stripe_checkout_session_id)["cancel_url"]
+    html = client.get(cancel_url).get_data(as_text=True)
+    assert "you have not been charged" in html
+    assert 'value="monthly" checked' in html and 'value="7.50"' in html
+    assert '<option value="EUR" selected>' in html
+    assert 'value="reader@example.org"' in html
+
+
+class _FailingStripe(BaseHTTPRequestHandler):
+    def do_POST(self):  # noqa: N802 (http.server's naming)
+        body = b'{"error": {"type": "api_error", "message": "Stripe is having a bad day"}}'
+        self.send_response(500)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def failing_stripe():
+    server = HTTPServer(("127.0.0.1", 0), _FailingStripe)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def _closed_port() -> str:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{probe.getsockname()[1]}"
+
+
+@pytest.mark.parametrize("stripe_down", ["unreachable", "answers_500"])
+def test_stripe_down_shows_a_message_and_leaves_no_gift(
+    _schema, app_config, failing_stripe, stripe_down
+):
+    base = _closed_port() if stripe_down == "unreachable" else failing_stripe
+    app = create_app(app_config | {"STRIPE_API_BASE": base})
+    with app.app_context():
+        response = post_donation(app.test_client())
+        html = response.get_data(as_text=True)
+        assert response.status_code == 503
+        assert "the payment service is unavailable" in html.lower()
+        assert "You have not been charged" in html
+        assert gift_count() == 0
+        assert db.session.scalar(sa.select(sa.func.count(Donor.id))) == 0
+
+
+def test_thank_you_page_confirms_a_paid_gift_by_reading_the_session(client, sandbox):
+    post_donation(client, amount="5")
+    gift = db.session.scalar(sa.select(Gift))
+    sandbox.pay(gift.stripe_checkout_session_id)
+    html = client.get(f"/thanks?session_id={gift.stripe_checkout_session_id}").get_data(
+        as_text=True
+    )
+    assert "Payment confirmed" in html
+    assert "$5.00" in html and 'http-equiv="refresh"' not in html
+    db.session.refresh(gift)
+    assert gift.status == "paid"
+
+
+def test_thank_you_page_says_confirming_and_refreshes_while_unpaid(client, sandbox):
+    post_donation(client, amount="5")
+    gift = db.session.scalar(sa.select(Gift))
+    html = client.get(f"/thanks?session_id={gift.stripe_checkout_session_id}").get_data(
+        as_text=True
+    )
+    assert "Confirming…" in html
+    assert 'http-equiv="refresh"' in html and "refresh=1" in html
+
+
+def test_thank_you_page_stops_refreshing_after_a_while(client, sandbox):
+    post_donation(client, amount="5")
+    gift = db.session.scalar(sa.select(Gift))
+    html = client.get(f"/thanks?session_id={gift.stripe_checkout_session_id}&refresh=10").get_data(
+        as_text=True
+    )
+    assert 'http-equiv="refresh"' not in html
+    assert "We will email your receipt" in html
+
+
+def test_thank_you_for_an_unknown_session_is_a_styled_404(client):
+    response = client.get("/thanks?session_id=cs_test_nope")
+    assert response.status_code == 404
+    assert "Page not found" in response.get_data(as_text=True)
+
+
+def test_production_refuses_the_development_secret_key(app_config):
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app(
+            app_config | {"ENV_NAME": "production", "SECRET_KEY": "dev-only-secret-key-change-me"}
+        )
