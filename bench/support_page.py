@@ -1,7 +1,8 @@
 """Benchmark: the support page against a hello-world Flask app, served the same way.
 
 Both run under gunicorn with 2 sync workers; load comes from `wrk` (Debian package `wrk`)
-with 4 connections for 10 s after a warm-up. Prints requests/s, p50 and p99 latency for
+with 4 connections for 10 s after a warm-up, in alternating rounds (median reported) so a
+busy machine biases neither side. Prints requests/s, p50 and p99 latency for
 each and the ratio support/hello. The support page is rendered as a reader gets it: a
 fresh session with a CSRF token, the full server-rendered form.
 
@@ -15,6 +16,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -94,6 +96,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install -y wrk")
@@ -113,15 +116,23 @@ def main() -> None:
         check=True,
         capture_output=True,
     )
-    results = {}
-    for name, spec, cwd in (("hello", "hello:app", workdir), ("support", "app:app", ROOT)):
-        port = free_port()
-        server = serve(spec, port, env, cwd)
-        try:
-            results[name] = load(f"http://127.0.0.1:{port}/", args.seconds, args.connections)
-        finally:
+    servers = {}
+    try:
+        for name, spec, cwd in (("hello", "hello:app", workdir), ("support", "app:app", ROOT)):
+            port = free_port()
+            servers[name] = (serve(spec, port, env, cwd), f"http://127.0.0.1:{port}/")
+        rounds: dict[str, list[dict]] = {name: [] for name in servers}
+        for _ in range(args.rounds):
+            for name, (_server, url) in servers.items():
+                rounds[name].append(load(url, args.seconds, args.connections))
+    finally:
+        for server, _url in servers.values():
             server.terminate()
             server.wait()
+    results = {
+        name: {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+        for name, runs in rounds.items()
+    }
     for name, figures in results.items():
         print(
             f"{name:8s} {figures['rps']:8.0f} req/s   p50 {figures['p50']:6.2f} ms   "

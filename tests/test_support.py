@@ -282,3 +282,28 @@ def test_production_refuses_the_development_secret_key(app_config):
         create_app(
             app_config | {"ENV_NAME": "production", "SECRET_KEY": "dev-only-secret-key-change-me"}
         )
+
+
+def test_appeal_box_can_be_embedded_on_any_site(client):
+    response = client.get("/appeal?frequency=monthly")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "X-Frame-Options" not in response.headers
+    assert "frame-ancestors *" in response.headers["Content-Security-Policy"]
+    assert 'action="/support" target="_top"' in html
+    assert '<input type="hidden" name="source" value="appeal">' in html
+    assert 'value="monthly" checked' in html
+
+
+def test_support_page_refuses_to_be_framed_and_sets_security_headers(client):
+    response = client.get("/")
+    assert response.headers["X-Frame-Options"] == "DENY"
+    policy = response.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in policy and "script-src 'self'" in policy
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_gift_from_the_appeal_box_records_its_source(client, sandbox):
+    assert 'name="source" value="appeal"' in client.get("/?source=appeal").get_data(as_text=True)
+    post_donation(client, source="appeal")
+    assert db.session.scalar(sa.select(Gift.source)) == "appeal"

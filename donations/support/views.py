@@ -17,10 +17,10 @@ from flask import (
 from flask_wtf.csrf import generate_csrf
 
 from donations import ledger
-from donations.extensions import db
+from donations.extensions import CONTENT_SECURITY_POLICY, db, talisman
 from donations.giving import GiftChoice, start_gift
 from donations.models import Gift, GiftStatus
-from donations.money import InvalidAmount, as_input, to_minor
+from donations.money import InvalidAmount, as_input, format_money, to_minor
 from donations.payments import GatewayError, gateway
 from donations.support import bp, choices
 from donations.support.forms import DonationForm
@@ -30,16 +30,27 @@ UNAVAILABLE = (
     "The payment service is unavailable. You have not been charged. Please try again in a moment."
 )
 MAX_CONFIRM_REFRESHES = 10
+RENDER_CACHE_SIZE = 512
+CSRF_PLACEHOLDER = "csrf-token-placeholder"
 
 
 def _page_defaults() -> dict:
     """Preset buttons and limits, computed once per app (Babel formatting is not free)."""
     cached = current_app.extensions.get("support_page")
     if cached is None:
+        limits = {c: choices.limits(c) for c in choices.currencies()}
         cached = {
             "presets": choices.preset_table(),
             "currencies": choices.currencies(),
-            "limits": {c: choices.limits(c) for c in choices.currencies()},
+            "limits": limits,
+            "limit_labels": {
+                currency: {
+                    "minimum": format_money(bounds.minimum, currency),
+                    "minimum_short": format_money(bounds.minimum, currency, trim=True),
+                    "maximum": format_money(bounds.maximum, currency, trim=True),
+                }
+                for currency, bounds in limits.items()
+            },
         }
         current_app.extensions["support_page"] = cached
     return cached
@@ -73,17 +84,43 @@ def _prefill(values) -> dict:
 
 
 def _render_form(values, *, errors=None, notice: str = "", status: int = 200):
-    return (
-        render_template(
-            "support/index.html",
-            choice=_prefill(values),
-            errors=errors or {},
-            notice=notice,
-            csrf_token=generate_csrf(),
-            **_page_defaults(),
-        ),
-        status,
+    choice = _prefill(values)
+    html = render_template(
+        "support/index.html",
+        choice=choice,
+        errors=errors or {},
+        notice=notice,
+        csrf_token=generate_csrf(),
+        **_page_defaults(),
     )
+    return html, status
+
+
+def _cached_form(values, notice: str):
+    """The form for an anonymous first visit, rendered once per choice and reused.
+
+    Only the CSRF token differs between such visits, so it is put in per request; pages
+    with a reader's own details (email, name, reminder) are always rendered afresh.
+    """
+    choice = _prefill(values)
+    if choice["email"] or choice["name"] or choice["reminder"]:
+        return _render_form(values, notice=notice)
+    cache = current_app.extensions.setdefault("support_page_html", {})
+    key = (choice["frequency"], choice["currency"], choice["amount"], choice["source"], notice)
+    html = cache.get(key)
+    if html is None:
+        if len(cache) >= RENDER_CACHE_SIZE:
+            cache.clear()
+        html = render_template(
+            "support/index.html",
+            choice=choice,
+            errors={},
+            notice=notice,
+            csrf_token=CSRF_PLACEHOLDER,
+            **_page_defaults(),
+        )
+        cache[key] = html
+    return html.replace(CSRF_PLACEHOLDER, generate_csrf(), 1)
 
 
 @bp.get("/")
@@ -92,7 +129,7 @@ def support_page():
     notice = ""
     if request.args.get("cancelled"):
         notice = "Your payment was not completed and you have not been charged."
-    return _render_form(request.args, notice=notice)
+    return _cached_form(request.args, notice)
 
 
 @bp.post("/support")
@@ -174,3 +211,14 @@ def _confirm_from_stripe(gift: Gift) -> None:
 @bp.get("/privacy")
 def privacy():
     return render_template("support/privacy.html")
+
+
+@bp.get("/appeal")
+@talisman(
+    frame_options=None,
+    content_security_policy=CONTENT_SECURITY_POLICY | {"frame-ancestors": "*"},
+)
+def appeal_box():
+    """The end-of-article box, embeddable in an iframe on any newsroom page."""
+    choice = _prefill(request.args)
+    return render_template("support/appeal.html", choice=choice, **_page_defaults())
