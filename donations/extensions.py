@@ -38,6 +38,7 @@ UNLIMITED_ENDPOINTS = frozenset({"support.support_page", "support.appeal_box"})
 def _is_unlimited_page() -> bool:
     return request.method == "GET" and request.endpoint in UNLIMITED_ENDPOINTS
 
+
 #: scripts and styles only from our own origin; images may be data: URIs (inline SVG logos)
 CONTENT_SECURITY_POLICY = {
     "default-src": "'self'",
