@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from functools import cache
 
 from babel.numbers import format_currency, get_currency_precision
 
@@ -11,6 +12,7 @@ class InvalidAmount(ValueError):
     """An amount a reader typed that is not money."""
 
 
+@cache
 def precision(currency: str) -> int:
     """Number of decimal places the currency uses (2 for USD, 0 for JPY)."""
     return get_currency_precision(currency.upper())

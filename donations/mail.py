@@ -1,0 +1,216 @@
+"""Build emails from templates and send them over SMTP.
+
+Every email is three templates under ``templates/email/``: ``<name>.subject.txt`` (one
+line), ``<name>.txt`` (plain text) and ``<name>.html``, rendered with the same context
+plus the app's Jinja globals (``organization_name``, ``privacy_policy_url``, ...) and
+``public_url``. The result is a ``multipart/alternative`` message, so every reader gets a
+readable version whatever their mail client.
+
+``SmtpSender`` opens one SMTP connection and reuses it for a whole batch: connecting (and
+TLS) costs far more than a message, and mail servers throttle clients that reconnect often.
+"""
+
+from __future__ import annotations
+
+import functools
+import secrets
+import smtplib
+import ssl
+from datetime import UTC, datetime
+from email.charset import QP, Charset
+from email.header import Header
+from email.headerregistry import Address
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import Compat32
+from email.utils import format_datetime, formataddr, getaddresses, parseaddr
+from typing import Any
+
+from flask import current_app, render_template
+
+DEFAULT_PUBLIC_URL = "http://localhost:5000"
+
+#: UTF-8 bodies as quoted-printable: readable in raw form, unlike base64
+UTF8_QP = Charset("utf-8")
+UTF8_QP.body_encoding = QP
+
+
+class WirePolicy(Compat32):
+    """compat32 with CRLF line ends that writes plain ASCII headers as they are.
+
+    Refolding every header is a large share of the cost of serialising a message; our
+    headers are ASCII (non-ASCII subjects and names are already encoded words) and under
+    RFC 5322's 998-character limit, so a long List-Unsubscribe URL stays on its line.
+    """
+
+    def fold_binary(self, name: str, value) -> bytes:
+        if isinstance(value, str) and value.isascii() and len(value) < 990 and "\n" not in value:
+            return f"{name}: {value}{self.linesep}".encode("ascii")
+        return super().fold_binary(name, value)
+
+
+WIRE = WirePolicy(linesep="\r\n", max_line_length=998)
+
+#: errors that mean the connection itself is unusable (server down, dropped, TLS failure)
+CONNECTION_ERRORS = (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError)
+
+
+def public_url() -> str:
+    """The site's external base URL (no trailing slash), for links in emails."""
+    return (current_app.config.get("PUBLIC_URL") or DEFAULT_PUBLIC_URL).rstrip("/")
+
+
+def render_email(
+    name: str,
+    context: dict[str, Any],
+    *,
+    to: str,
+    headers: dict[str, str] | None = None,
+    message_id: str | None = None,
+) -> Message:
+    """Render ``templates/email/<name>.*`` with ``context`` into a message to ``to``.
+
+    ``headers`` are added as given (e.g. ``List-Unsubscribe``); ``message_id`` (without
+    angle brackets) makes the Message-ID stable across retries so receivers can de-duplicate.
+    Raises ``jinja2.TemplateNotFound`` if one of the three templates is missing.
+
+    The message is built with the ``email.mime`` classes (compat32 policy): the modern
+    ``EmailMessage`` API parses and refolds every header and costs about four times as
+    much, which the worker pays for every email it sends.
+    """
+    values = {"public_url": public_url(), "to": to, **context}
+    subject = " ".join(render_template(f"email/{name}.subject.txt", **values).split())
+    text = render_template(f"email/{name}.txt", **values)
+    html = render_template(f"email/{name}.html", **values)
+
+    display_name, address = _parse_sender(current_app.config.get("MAIL_FROM", ""))
+    message = MIMEMultipart("alternative")
+    message["Subject"] = subject if subject.isascii() else Header(subject, "utf-8").encode()
+    message["From"] = formataddr((display_name, address), charset="utf-8")
+    message["To"] = to
+    message["Date"] = format_datetime(datetime.now(UTC))
+    message["Message-ID"] = f"<{message_id or secrets.token_hex(12)}@{_domain_of(address)}>"
+    for header, value in (headers or {}).items():
+        message[header] = value
+    message.attach(MIMEText(text, "plain", UTF8_QP))
+    message.attach(MIMEText(html, "html", UTF8_QP))
+    return message
+
+
+def is_permanent(error: BaseException) -> bool:
+    """True for SMTP 5xx answers (retrying will not help); False for 4xx and network errors."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in error.recipients.values()]
+        return bool(codes) and all(500 <= code < 600 for code in codes)
+    if isinstance(error, smtplib.SMTPResponseException):
+        return 500 <= error.smtp_code < 600
+    return False
+
+
+def describe(error: BaseException) -> str:
+    """A short one-line description of a sending error, for ``last_error`` columns."""
+    if isinstance(error, smtplib.SMTPResponseException):
+        detail = error.smtp_error
+        text = detail.decode(errors="replace") if isinstance(detail, bytes) else str(detail)
+        return f"SMTP {error.smtp_code}: {text}"[:1000]
+    return f"{type(error).__name__}: {error}"[:1000]
+
+
+class SmtpSender:
+    """One SMTP connection for a batch of messages.
+
+    ::
+
+        with SmtpSender() as sender:
+            for message in messages:
+                sender.send(message)
+
+    Settings: ``SMTP_HOST``, ``SMTP_PORT``, ``SMTP_USERNAME``/``SMTP_PASSWORD`` (login when
+    set), ``SMTP_SSL`` (implicit TLS) or ``SMTP_STARTTLS``, ``SMTP_TIMEOUT`` (seconds).
+    Connecting raises one of ``CONNECTION_ERRORS`` (or ``smtplib.SMTPException``) if the
+    server cannot be reached. If the connection drops mid-batch, ``send`` raises and the
+    next ``send`` reconnects.
+    """
+
+    def __init__(self, config: dict[str, Any] | None = None) -> None:
+        self.config = config if config is not None else current_app.config
+        self._smtp: smtplib.SMTP | None = None
+
+    def __enter__(self) -> SmtpSender:
+        self.connect()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def connect(self) -> None:
+        """Open the connection (and TLS, and login) if it is not open."""
+        if self._smtp is not None:
+            return
+        config = self.config
+        host = config.get("SMTP_HOST", "127.0.0.1")
+        port = int(config.get("SMTP_PORT", 25))
+        timeout = float(config.get("SMTP_TIMEOUT", 10))
+        if config.get("SMTP_SSL"):
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                host, port, timeout=timeout, context=ssl.create_default_context()
+            )
+        else:
+            smtp = smtplib.SMTP(host, port, timeout=timeout)
+        try:
+            if config.get("SMTP_STARTTLS") and not config.get("SMTP_SSL"):
+                smtp.starttls(context=ssl.create_default_context())
+            if config.get("SMTP_USERNAME"):
+                smtp.login(config["SMTP_USERNAME"], config.get("SMTP_PASSWORD", ""))
+        except BaseException:
+            smtp.close()
+            raise
+        self._smtp = smtp
+
+    def send(self, message: Message) -> None:
+        """Send one message to its To/Cc addresses; raises ``smtplib.SMTPException`` or
+        ``OSError`` on failure."""
+        self.connect()
+        assert self._smtp is not None
+        sender = _parse_sender(str(message["From"]))[1]
+        recipients = [
+            address
+            for _, address in getaddresses(message.get_all("To", []) + message.get_all("Cc", []))
+        ]
+        try:
+            self._smtp.sendmail(sender, recipients, message.as_bytes(policy=WIRE))
+        except CONNECTION_ERRORS:
+            self._drop()
+            raise
+
+    def close(self) -> None:
+        """Say QUIT and close; never raises."""
+        if self._smtp is None:
+            return
+        try:
+            self._smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            pass
+        self._drop()
+
+    def _drop(self) -> None:
+        if self._smtp is not None:
+            try:
+                self._smtp.close()
+            except OSError:
+                pass
+        self._smtp = None
+
+
+@functools.lru_cache(maxsize=16)
+def _parse_sender(value: str) -> tuple[str, str]:
+    return parseaddr(value)
+
+
+@functools.lru_cache(maxsize=16)
+def _domain_of(address: str) -> str:
+    try:
+        return Address(addr_spec=address).domain or "localhost"
+    except (ValueError, IndexError):
+        return "localhost"

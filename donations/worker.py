@@ -1,0 +1,315 @@
+"""The worker: sends due reminders and queued outbox emails over SMTP.
+
+``flask worker`` loops until SIGTERM/SIGINT (finishing the batch in hand, then exit 0);
+``flask worker --once`` sends what is due and exits, for cron.
+
+Claiming is one ``UPDATE … WHERE id IN (SELECT … LIMIT n [FOR UPDATE SKIP LOCKED]) RETURNING``
+that sets ``status = 'sending'`` and pushes ``next_attempt_at`` one lease into the future,
+then commits. So no row lock is held while SMTP is slow, and another worker never sees a
+claimed row as due: on PostgreSQL SKIP LOCKED lets any number of workers claim disjoint
+batches; on SQLite the UPDATE takes the database write lock, so claims are serialised. A
+worker stops sending when its lease is nearly over (the rows go back unclaimed), so a lease
+runs out only if the worker died, and then the rows are retried.
+
+Failures: a message the server refuses counts an attempt and is retried after an
+exponential back-off, up to ``WORKER_MAX_ATTEMPTS``, then ``failed`` with the error (5xx
+answers and broken templates fail at once). A server that cannot be reached counts no
+attempt: the batch is released and retried later, so an SMTP outage loses nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import smtplib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.message import Message
+
+import click
+import sqlalchemy as sa
+from flask import Flask, current_app
+
+from donations import reminders
+from donations.extensions import db
+from donations.mail import CONNECTION_ERRORS, SmtpSender, describe, is_permanent, render_email
+from donations.models import OutboxEmail, OutboxStatus, Reminder, ReminderStatus, utcnow
+
+log = logging.getLogger(__name__)
+
+DEFAULTS = {
+    "WORKER_BATCH_SIZE": 50,
+    "WORKER_INTERVAL": 5.0,
+    "WORKER_MAX_ATTEMPTS": 8,
+    "WORKER_RETRY_BASE": 60,
+    "WORKER_RETRY_MAX": 6 * 3600,
+    "WORKER_LEASE": 300,
+}
+SEND_ERRORS = (smtplib.SMTPException, OSError)
+
+
+def setting(name: str):
+    return current_app.config.get(name, DEFAULTS[name])
+
+
+@dataclass
+class Job:
+    """One claimed row and the message to send for it (None if it could not be rendered)."""
+
+    model: type[Reminder] | type[OutboxEmail]
+    id: int
+    attempts: int
+    message: Message | None = None
+    error: str = ""
+    permanent: bool = False  #: retrying cannot help (5xx answer, broken template)
+
+
+@dataclass
+class Result:
+    claimed: int = 0
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    suppressed: int = 0
+    released: int = 0
+    smtp_error: str = ""
+
+    def add(self, other: Result) -> None:
+        for name in ("claimed", "sent", "retrying", "failed", "suppressed", "released"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.smtp_error = other.smtp_error or self.smtp_error
+
+
+@dataclass
+class _Outcome:
+    sent: list[Job] = field(default_factory=list)
+    failed: list[Job] = field(default_factory=list)
+    released: list[Job] = field(default_factory=list)
+    smtp_error: str = ""
+
+
+def backoff(attempts: int) -> timedelta:
+    """Delay before retry number ``attempts``: base, 2×base, 4×base … capped."""
+    delay = int(setting("WORKER_RETRY_BASE")) * 2 ** max(attempts - 1, 0)
+    return timedelta(seconds=min(delay, int(setting("WORKER_RETRY_MAX"))))
+
+
+def _claim(model, pending: str, now: datetime, limit: int) -> list:
+    due = (
+        sa.select(model.id)
+        .where(model.status.in_([pending, "sending"]), model.next_attempt_at <= now)
+        .order_by(model.next_attempt_at, model.id)
+        .limit(limit)
+    )
+    if db.session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    statement = (
+        sa.update(model)
+        .where(model.id.in_(due.scalar_subquery()))
+        .values(
+            status="sending",
+            next_attempt_at=now + timedelta(seconds=int(setting("WORKER_LEASE"))),
+            attempts=model.attempts + 1,
+        )
+        .returning(model)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    return list(db.session.scalars(statement))
+
+
+def claim(now: datetime, limit: int) -> tuple[list[Job], int]:
+    """Claim up to ``limit`` due rows (outbox first) and commit; return jobs and suppressed.
+
+    The rows are detached before the commit, so rendering afterwards needs no query and
+    holds no lock.
+    """
+    outbox = _claim(OutboxEmail, OutboxStatus.PENDING, now, limit)
+    rows = _claim(Reminder, ReminderStatus.SCHEDULED, now, limit - len(outbox))
+    suppressed = reminders.suppress_if_gave([row.id for row in rows], now)
+    rows = [row for row in rows if row.id not in suppressed]
+    for row in (*outbox, *rows):
+        db.session.expunge(row)
+    db.session.commit()
+    jobs = [_job(email, lambda e=email: _outbox_message(e)) for email in outbox]
+    jobs += [_job(r, lambda r=r: reminders.build_email(r, now)) for r in rows]
+    return jobs, len(suppressed)
+
+
+def _job(row, build: Callable[[], Message]) -> Job:
+    job = Job(model=type(row), id=row.id, attempts=row.attempts)
+    try:
+        job.message = build()
+    except Exception as error:  # a broken template or context must not stop the batch
+        log.exception("cannot render %s %s", type(row).__name__, row.id)
+        job.error = f"Cannot render the email: {type(error).__name__}: {error}"[:1000]
+        job.permanent = True
+    return job
+
+
+def _outbox_message(email: OutboxEmail) -> Message:
+    stamp = int(email.created_at.timestamp()) if email.created_at else 0
+    return render_email(
+        email.template,
+        json.loads(email.context or "{}"),
+        to=email.to,
+        message_id=f"outbox-{email.id}.{stamp}",
+    )
+
+
+def _send(jobs: list[Job], lease_end: float) -> _Outcome:
+    outcome = _Outcome()
+    sendable = [job for job in jobs if job.message is not None]
+    outcome.failed.extend(job for job in jobs if job.message is None)
+    if not sendable:
+        return outcome
+    sender = SmtpSender()
+    try:
+        sender.connect()
+    except SEND_ERRORS as error:
+        outcome.smtp_error = f"SMTP server unavailable: {describe(error)}"
+        outcome.released.extend(sendable)
+        return outcome
+    try:
+        for index, job in enumerate(sendable):
+            if time.monotonic() > lease_end:
+                outcome.released.extend(sendable[index:])
+                break
+            try:
+                sender.send(job.message)
+            except SEND_ERRORS as error:
+                job.error = describe(error)
+                job.permanent = is_permanent(error)
+                outcome.failed.append(job)
+                if isinstance(error, CONNECTION_ERRORS) and not _reconnect(sender):
+                    outcome.smtp_error = f"SMTP server unavailable: {job.error}"
+                    outcome.released.extend(sendable[index + 1 :])
+                    break
+            else:
+                outcome.sent.append(job)
+    finally:
+        sender.close()
+    return outcome
+
+
+def _reconnect(sender: SmtpSender) -> bool:
+    try:
+        sender.connect()
+    except SEND_ERRORS:
+        return False
+    return True
+
+
+def _record(outcome: _Outcome, now: datetime, result: Result) -> None:
+    """Mark each claimed row sent, retrying, failed, or released (no attempt counted)."""
+    pending = {Reminder: ReminderStatus.SCHEDULED, OutboxEmail: OutboxStatus.PENDING}
+    for model in (Reminder, OutboxEmail):
+        ids = [job.id for job in outcome.sent if job.model is model]
+        if ids:
+            db.session.execute(
+                sa.update(model)
+                .where(model.id.in_(ids), model.status == "sending")
+                .values(status="sent", sent_at=now, last_error="")
+            )
+    for job in outcome.failed:
+        if job.permanent or job.attempts >= int(setting("WORKER_MAX_ATTEMPTS")):
+            values = {"status": "failed"}
+            result.failed += 1
+        else:
+            values = {"status": pending[job.model], "next_attempt_at": now + backoff(job.attempts)}
+            result.retrying += 1
+        _update_claimed(job, last_error=job.error, **values)
+    for job in outcome.released:
+        _update_claimed(
+            job,
+            status=pending[job.model],
+            next_attempt_at=now + timedelta(seconds=int(setting("WORKER_RETRY_BASE"))),
+            attempts=job.model.attempts - 1,
+            last_error=outcome.smtp_error or job.error,
+        )
+    db.session.commit()
+    result.sent += len(outcome.sent)
+    result.released += len(outcome.released)
+
+
+def _update_claimed(job: Job, **values) -> None:
+    model = job.model
+    db.session.execute(
+        sa.update(model).where(model.id == job.id, model.status == "sending").values(**values)
+    )
+
+
+def run_batch(now: datetime | None = None, batch_size: int | None = None) -> Result:
+    """Claim, send over one SMTP connection, and mark one batch of due emails."""
+    now = now or utcnow()
+    size = int(batch_size or setting("WORKER_BATCH_SIZE"))
+    lease_end = time.monotonic() + 0.8 * int(setting("WORKER_LEASE"))
+    result = Result()
+    jobs, result.suppressed = claim(now, size)
+    result.claimed = len(jobs) + result.suppressed
+    if jobs:
+        outcome = _send(jobs, lease_end)
+        _record(outcome, now, result)
+        result.smtp_error = outcome.smtp_error
+    return result
+
+
+def run_pending(
+    now: datetime | None = None,
+    batch_size: int | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> Result:
+    """Send batches until nothing is due, the SMTP server is unreachable, or told to stop."""
+    size = int(batch_size or setting("WORKER_BATCH_SIZE"))
+    total = Result()
+    while not should_stop():
+        batch = run_batch(now, size)
+        total.add(batch)
+        if batch.claimed < size or batch.smtp_error:
+            break
+    return total
+
+
+def init_app(app: Flask) -> None:
+    @app.cli.command("worker")
+    @click.option("--once", is_flag=True, help="Send what is due, then exit (for cron).")
+    @click.option("--batch-size", type=click.IntRange(1, 1000), default=None)
+    @click.option("--interval", type=click.FloatRange(0.1, 3600), default=None)
+    def worker_command(once: bool, batch_size: int | None, interval: float | None) -> None:
+        """Send due reminders and queued emails over SMTP."""
+        stop = threading.Event()
+        pause = interval or float(setting("WORKER_INTERVAL"))
+
+        def request_stop(signum, _frame):
+            log.info("signal %s: finishing the batch in hand", signum)
+            stop.set()
+
+        previous = {
+            sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)
+        }
+        try:
+            while not stop.is_set():
+                result = run_pending(batch_size=batch_size, should_stop=stop.is_set)
+                _report(result)
+                if once:
+                    if result.smtp_error:
+                        raise click.ClickException(
+                            f"{result.smtp_error}; {result.released} emails will be retried."
+                        )
+                    return
+                stop.wait(pause)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+def _report(result: Result) -> None:
+    if result.claimed or result.smtp_error:
+        click.echo(
+            f"sent {result.sent}, retrying {result.retrying}, failed {result.failed}, "
+            f"suppressed {result.suppressed}, released {result.released}"
+            + (f" ({result.smtp_error})" if result.smtp_error else "")
+        )
