@@ -23,6 +23,7 @@ def create_app(config: dict | None = None) -> Flask:
     from donations import (
         errors,
         extensions,
+        manage,
         payments,
         remind,
         staff,
@@ -38,6 +39,7 @@ def create_app(config: dict | None = None) -> Flask:
     payments.init_app(app)
     errors.init_app(app)
     support.init_app(app)
+    manage.init_app(app)
     webhooks.init_app(app)
     remind.init_app(app)
     staff.init_app(app)

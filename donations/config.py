@@ -77,6 +77,8 @@ def from_environment() -> dict:
         "REMINDER_CANCEL_MAX_AGE": int(os.environ.get("REMINDER_CANCEL_MAX_AGE", "15552000")),
         "REMIND_RATE_LIMIT_IP": os.environ.get("REMIND_RATE_LIMIT_IP", "10 per minute;30 per hour"),
         "REMIND_RATE_LIMIT_EMAIL": os.environ.get("REMIND_RATE_LIMIT_EMAIL", "5 per day"),
+        "MANAGE_LINK_MAX_AGE": int(os.environ.get("MANAGE_LINK_MAX_AGE", "86400")),
+        "MANAGE_RATE_LIMIT": os.environ.get("MANAGE_RATE_LIMIT", "5 per minute;20 per hour"),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "SESSION_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", False),
         "SESSION_COOKIE_HTTPONLY": True,

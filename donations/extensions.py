@@ -76,10 +76,10 @@ def init_app(app: Flask) -> None:
     )
     if uri.startswith("sqlite"):
         with app.app_context():
-            event.listen(db.engine, "connect", _sqlite_pragmas)
+            event.listen(db.engine, "connect", _sqlite_connect)
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_connect(dbapi_connection, _record) -> None:
     """Foreign keys on, WAL so the worker and web can share the file, wait on locks."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")

@@ -198,8 +198,10 @@ def thank_you():
 
 def _confirm_from_stripe(gift: Gift) -> None:
     """Read the session once: if Stripe says it is paid, record it now (idempotent)."""
+    session_id = gift.stripe_checkout_session_id
+    db.session.rollback()  # no transaction (or SQLite write lock) held across the network call
     try:
-        checkout = gateway().retrieve_checkout_session(gift.stripe_checkout_session_id)
+        checkout = gateway().retrieve_checkout_session(session_id)
     except GatewayError:
         return
     if checkout.payment_status == "paid":

@@ -1,0 +1,32 @@
+"""The ledger: every Stripe fact about a gift, applied exactly once and in any order.
+
+Webhook events (through the inbox), the thank-you page, staff actions and ``reconcile``
+all go through the same idempotent functions below; none of them commits, the caller
+does. Each new payment queues a receipt and each refund a notice in the outbox, in the
+same transaction.
+"""
+
+from donations.ledger.changes import collecting
+from donations.ledger.charges import apply_checkout_session
+from donations.ledger.emails import receipt_context
+from donations.ledger.events import UnexpectedEvent, apply_event
+from donations.ledger.inbox import Outcome, failed_event_ids, receive, recent_events, replay
+from donations.ledger.reconcile import reconcile
+from donations.ledger.refunds import record_refund
+from donations.ledger.subscriptions import apply_subscription
+
+__all__ = [
+    "Outcome",
+    "UnexpectedEvent",
+    "apply_checkout_session",
+    "apply_event",
+    "apply_subscription",
+    "collecting",
+    "failed_event_ids",
+    "receipt_context",
+    "receive",
+    "recent_events",
+    "reconcile",
+    "record_refund",
+    "replay",
+]

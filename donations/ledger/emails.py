@@ -1,0 +1,107 @@
+"""The donor emails the ledger queues in the outbox, in the same transaction as the money.
+
+Contexts are plain JSON (amounts in minor units beside the currency, dates as ISO
+strings); the templates are ``templates/email/<name>.txt``, ``.html`` and ``.subject.txt``.
+Each email carries a dedupe key, so replays and duplicates never send it twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from donations import outbox
+from donations.extensions import db
+from donations.ledger.changes import as_utc, note
+from donations.models import Gift, Payment, PaymentKind
+
+
+def receipt_context(payment: Payment, *, renewal: bool | None = None) -> dict[str, Any]:
+    """What the "receipt" template needs for one charge (staff resends use it too).
+
+    ``renewal`` (not the gift's first payment) is looked up unless the caller knows it.
+    """
+    gift = payment.gift
+    if renewal is None:
+        first_id = db.session.scalar(
+            sa.select(sa.func.min(Payment.id)).where(
+                Payment.gift_id == gift.id, Payment.kind == PaymentKind.CHARGE
+            )
+        )
+        renewal = first_id is not None and payment.id != first_id
+    return _gift_context(gift) | {
+        "amount": payment.amount,
+        "currency": payment.currency,
+        "date": as_utc(payment.created_at).date().isoformat(),
+        "payment_reference": payment.stripe_id,
+        "renewal": renewal,
+    }
+
+
+def queue_receipt(payment: Payment, *, renewal: bool) -> None:
+    """Queue the receipt for a newly recorded charge (once per charge)."""
+    gift = payment.gift
+    queued = outbox.enqueue(
+        gift.donor.email,
+        "receipt",
+        receipt_context(payment, renewal=renewal),
+        dedupe_key=f"receipt:{payment.stripe_id}",
+        gift_id=gift.id,
+    )
+    if queued is not None:
+        note(f"gift {gift.id}: receipt queued for {payment.stripe_id}")
+
+
+def queue_refund_notice(refund: Payment, charge: Payment) -> None:
+    """Tell the donor about a refund (once per refund)."""
+    gift = refund.gift
+    context = _gift_context(gift) | {
+        "amount": -refund.amount,
+        "currency": refund.currency,
+        "date": as_utc(refund.created_at).date().isoformat(),
+        "original_amount": charge.amount,
+        "original_date": as_utc(charge.created_at).date().isoformat(),
+        "partial": -refund.amount < charge.amount,
+    }
+    queued = outbox.enqueue(
+        gift.donor.email,
+        "refund_notice",
+        context,
+        dedupe_key=f"refund:{refund.stripe_id}",
+        gift_id=gift.id,
+    )
+    if queued is not None:
+        note(f"gift {gift.id}: refund notice queued for {refund.stripe_id}")
+
+
+def queue_renewal_failed(gift: Gift, invoice_id: str, amount: int, currency: str, fix_url: str):
+    """Tell the donor a renewal failed and how to fix it (once per invoice)."""
+    context = _gift_context(gift) | {
+        "amount": amount,
+        "currency": currency,
+        "invoice_reference": invoice_id,
+        "fix_url": fix_url,
+    }
+    queued = outbox.enqueue(
+        gift.donor.email,
+        "renewal_failed",
+        context,
+        dedupe_key=f"renewal_failed:{invoice_id}",
+        gift_id=gift.id,
+    )
+    if queued is not None:
+        note(f"gift {gift.id}: renewal-failed email queued for {invoice_id}")
+
+
+def _gift_context(gift: Gift) -> dict[str, Any]:
+    period_end = as_utc(gift.current_period_end)
+    return {
+        "donor_name": gift.donor.name,
+        "donor_email": gift.donor.email,
+        "gift_id": gift.id,
+        "frequency": gift.frequency,
+        "gift_amount": gift.amount,
+        "gift_currency": gift.currency,
+        "next_payment_date": period_end.date().isoformat() if period_end else None,
+    }

@@ -1,0 +1,77 @@
+"""Dispatch one verified Stripe event to its handler.
+
+Every handler is idempotent, so applying an event twice (a replay) changes nothing more.
+Event types the platform does not act on are acknowledged and left alone.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from donations.ledger.charges import (
+    apply_checkout_session,
+    apply_failed_invoice,
+    apply_invoice,
+    apply_payment_intent,
+)
+from donations.ledger.records import payment_by_stripe_id
+from donations.ledger.refunds import apply_charge_refunded, apply_dispute, record_refund
+from donations.ledger.subscriptions import refresh_subscription
+from donations.models import Gift
+from donations.payments.types import (
+    Charge,
+    CheckoutSession,
+    Dispute,
+    Event,
+    Invoice,
+    PaymentIntent,
+    Refund,
+    Subscription,
+)
+
+T = TypeVar("T")
+
+
+class UnexpectedEvent(Exception):
+    """An event whose object is not the kind its type promises."""
+
+
+def apply_event(event: Event) -> Gift | None:
+    """Apply one event to the ledger; return the gift it concerned, if any. Does not commit."""
+    match event.type:
+        case (
+            "checkout.session.completed"
+            | "checkout.session.async_payment_succeeded"
+            | "checkout.session.expired"
+        ):
+            return apply_checkout_session(_data(event, CheckoutSession))
+        case "payment_intent.succeeded" | "payment_intent.payment_failed":
+            return apply_payment_intent(_data(event, PaymentIntent))
+        case "invoice.paid" | "invoice.payment_succeeded":
+            return apply_invoice(_data(event, Invoice))
+        case "invoice.payment_failed":
+            return apply_failed_invoice(_data(event, Invoice))
+        case (
+            "customer.subscription.created"
+            | "customer.subscription.updated"
+            | "customer.subscription.deleted"
+        ):
+            subscription = _data(event, Subscription)
+            return refresh_subscription(subscription.id, subscription, as_of=event.created)
+        case "charge.refunded":
+            return apply_charge_refunded(_data(event, Charge))
+        case "refund.created" | "refund.updated" | "charge.refund.updated":
+            refund = _data(event, Refund)
+            record_refund(refund)
+            payment = payment_by_stripe_id(refund.id)
+            return payment.gift if payment is not None else None
+        case "charge.dispute.created":
+            return apply_dispute(_data(event, Dispute))
+        case _:
+            return None
+
+
+def _data(event: Event, kind: type[T]) -> T:
+    if not isinstance(event.data, kind):
+        raise UnexpectedEvent(f"{event.type} event {event.id} does not carry a {kind.__name__}")
+    return event.data

@@ -1,0 +1,62 @@
+"""Repair what the webhooks missed, by listing Stripe's objects through the gateway.
+
+Checkout Sessions, invoices, charges and refunds created since a date are run through the
+same idempotent handlers the webhooks use, and every recurring gift still running is
+brought in line with its subscription. What changed is returned as sentences; a second
+run returns none.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from donations.extensions import db
+from donations.ledger.changes import collecting
+from donations.ledger.charges import apply_checkout_session, apply_invoice
+from donations.ledger.records import find_charge
+from donations.ledger.refunds import ensure_charge_recorded, flag_disputed, record_refund
+from donations.ledger.subscriptions import refresh_subscription
+from donations.models import Gift, GiftStatus
+from donations.payments import gateway
+
+RUNNING = (GiftStatus.PENDING, GiftStatus.ACTIVE, GiftStatus.PAST_DUE)
+
+
+def reconcile(since: int) -> list[str]:
+    """Apply Stripe's objects created since ``since`` (unix time); return what changed.
+
+    Does not commit: the caller commits (or rolls back for a dry run).
+    """
+    stripe = gateway()
+    subscription_ids: set[str] = set()
+    with collecting() as changes:
+        for session in stripe.list_checkout_sessions(since):
+            if session.status in ("complete", "expired"):
+                apply_checkout_session(session)
+            if session.subscription_id:
+                subscription_ids.add(session.subscription_id)
+        for invoice in stripe.list_invoices(since):
+            if invoice.status == "paid":
+                apply_invoice(invoice)
+            if invoice.subscription_id:
+                subscription_ids.add(invoice.subscription_id)
+        for charge in stripe.list_charges(since):
+            if not (charge.paid and charge.status == "succeeded"):
+                continue
+            payment = find_charge(charge.id, charge.payment_intent_id)
+            if payment is None or payment.stripe_charge_id != charge.id:
+                payment = ensure_charge_recorded(charge.id, charge.payment_intent_id)
+            if payment is not None and charge.disputed:
+                flag_disputed(payment)
+        for refund in stripe.list_refunds(since):
+            record_refund(refund)
+        subscription_ids.update(
+            db.session.scalars(
+                sa.select(Gift.stripe_subscription_id).where(
+                    Gift.stripe_subscription_id.is_not(None), Gift.status.in_(RUNNING)
+                )
+            )
+        )
+        for subscription_id in sorted(subscription_ids):
+            refresh_subscription(subscription_id)
+    return changes

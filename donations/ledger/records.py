@@ -1,0 +1,175 @@
+"""Finding and locking gifts, and writing charge rows: the pieces every handler shares.
+
+A handler locks the gift row (``SELECT … FOR UPDATE`` on PostgreSQL) before it reads or
+changes the gift or its payments, so two events about one gift, handled at the same
+moment by two workers, take turns instead of overwriting each other.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
+
+from donations.extensions import db
+from donations.ledger import emails
+from donations.ledger.changes import as_utc, from_timestamp, note, update
+from donations.models import (
+    Gift,
+    GiftStatus,
+    Payment,
+    PaymentKind,
+    Reminder,
+    ReminderStatus,
+    utcnow,
+)
+
+#: states a first payment moves a gift out of
+UNPAID = (GiftStatus.PENDING, GiftStatus.ABANDONED, GiftStatus.FAILED)
+
+
+def lock_gift(*conditions: sa.ColumnElement[bool]) -> Gift | None:
+    """The gift matching ``conditions``, locked for this transaction and freshly read.
+
+    SQLite has no row locks and ignores FOR UPDATE: there a no-op UPDATE takes the
+    database's write lock first, so a concurrent writer waits instead of both reading
+    "not recorded yet".
+    """
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(
+            sa.update(Gift).where(*conditions).values(updated_at=Gift.updated_at),
+            execution_options={"synchronize_session": False},
+        )
+    return db.session.scalar(
+        sa.select(Gift)
+        .where(*conditions)
+        .options(joinedload(Gift.donor, innerjoin=True))
+        .with_for_update(of=Gift)
+        .execution_options(populate_existing=True)
+    )
+
+
+def lock_gift_by(
+    gift_id: int | None = None,
+    *,
+    checkout_session_id: str | None = None,
+    payment_intent_id: str | None = None,
+    subscription_id: str | None = None,
+) -> Gift | None:
+    """The first gift found by id, then by each Stripe id given."""
+    candidates = [
+        (Gift.id, gift_id),
+        (Gift.stripe_checkout_session_id, checkout_session_id),
+        (Gift.stripe_payment_intent_id, payment_intent_id),
+        (Gift.stripe_subscription_id, subscription_id),
+    ]
+    for column, value in candidates:
+        if value is not None:
+            gift = lock_gift(column == value)
+            if gift is not None:
+                return gift
+    return None
+
+
+def payment_by_stripe_id(stripe_id: str) -> Payment | None:
+    return db.session.scalar(sa.select(Payment).where(Payment.stripe_id == stripe_id))
+
+
+def find_charge(charge_id: str | None, payment_intent_id: str | None) -> Payment | None:
+    """The charge row a refund or dispute of this charge / PaymentIntent belongs to."""
+    conditions = []
+    if charge_id:
+        conditions.append(Payment.stripe_charge_id == charge_id)
+    if payment_intent_id:
+        conditions.append(Payment.stripe_payment_intent_id == payment_intent_id)
+        conditions.append(Payment.stripe_id == payment_intent_id)
+    if not conditions:
+        return None
+    return db.session.scalar(
+        sa.select(Payment)
+        .where(Payment.kind == PaymentKind.CHARGE, sa.or_(*conditions))
+        .order_by(Payment.id)
+        .limit(1)
+    )
+
+
+def record_charge(
+    gift: Gift,
+    *,
+    stripe_id: str,
+    amount: int,
+    currency: str,
+    created: int,
+    invoice_id: str | None = None,
+    payment_intent_id: str | None = None,
+    charge_id: str | None = None,
+) -> Payment | None:
+    """Record money received for a locked gift, once per Stripe id; queue its receipt.
+
+    Returns the new row, or None when it was already recorded (missing Stripe ids are
+    filled in on the existing row, since some events carry more of them than others).
+    """
+    with db.session.no_autoflush:
+        related = db.session.scalars(
+            sa.select(Payment).where(
+                sa.or_(
+                    Payment.stripe_id == stripe_id,
+                    sa.and_(Payment.gift_id == gift.id, Payment.kind == PaymentKind.CHARGE),
+                )
+            )
+        ).all()
+    existing = next((p for p in related if p.stripe_id == stripe_id), None)
+    if existing is not None:
+        fill = {
+            name: value
+            for name, value in (
+                ("stripe_invoice_id", invoice_id),
+                ("stripe_payment_intent_id", payment_intent_id),
+                ("stripe_charge_id", charge_id),
+            )
+            if value and getattr(existing, name) is None
+        }
+        update(existing, f"payment {stripe_id}", **fill)
+        return None
+    if amount <= 0:
+        return None
+    payment = Payment(
+        gift=gift,
+        kind=PaymentKind.CHARGE,
+        amount=amount,
+        currency=currency or gift.currency,
+        stripe_id=stripe_id,
+        stripe_invoice_id=invoice_id,
+        stripe_payment_intent_id=payment_intent_id,
+        stripe_charge_id=charge_id,
+        created_at=from_timestamp(created) or utcnow(),
+    )
+    db.session.add(payment)
+    note(f"gift {gift.id}: payment {stripe_id} of {amount} {payment.currency} recorded")
+    mark_paid(gift, payment.created_at)
+    emails.queue_receipt(payment, renewal=bool(related))
+    return payment
+
+
+def mark_paid(gift: Gift, paid_at: datetime) -> None:
+    """A payment arrived: move an unpaid gift on and convert the reminder that led to it."""
+    label = f"gift {gift.id}"
+    if gift.paid_at is None or as_utc(paid_at) < as_utc(gift.paid_at):
+        update(gift, label, paid_at=paid_at)
+    if gift.status in UNPAID:
+        paid_status = GiftStatus.ACTIVE if gift.is_recurring else GiftStatus.PAID
+        update(gift, label, status=paid_status)
+    if gift.reminder_id is not None:
+        reminder = db.session.get(Reminder, gift.reminder_id)
+        if reminder is not None and reminder.status != ReminderStatus.CONVERTED:
+            update(reminder, f"reminder {reminder.id}", status=ReminderStatus.CONVERTED)
+            reminder.converted_at = paid_at
+
+
+def net_amount(gift: Gift) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(Payment.amount), 0)).where(
+            Payment.gift_id == gift.id
+        )
+    )

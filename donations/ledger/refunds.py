@@ -1,0 +1,105 @@
+"""Money out and trouble: refunds (full or partial, each its own negative row) and disputes.
+
+A refund or dispute can arrive before the payment it concerns; the payment is then read
+from Stripe through the gateway and recorded first.
+"""
+
+from __future__ import annotations
+
+from donations.extensions import db
+from donations.ledger import emails
+from donations.ledger.changes import from_timestamp, note, update
+from donations.ledger.charges import apply_invoice, apply_payment_intent
+from donations.ledger.records import (
+    find_charge,
+    lock_gift_by,
+    net_amount,
+    payment_by_stripe_id,
+)
+from donations.models import Gift, GiftStatus, Payment, PaymentKind, utcnow
+from donations.payments import gateway
+from donations.payments.types import Charge, Dispute, Refund
+
+NOT_REFUNDED = ("failed", "canceled")
+
+
+def record_refund(refund: Refund) -> Payment | None:
+    """Record a refund as a negative row, once per refund id; idempotent, does not commit.
+
+    Returns the new row, or None if it was recorded before, failed, or is not ours.
+    """
+    if refund.status in NOT_REFUNDED or payment_by_stripe_id(refund.id) is not None:
+        return None
+    charge = ensure_charge_recorded(refund.charge_id, refund.payment_intent_id)
+    if charge is None:
+        return None
+    gift = lock_gift_by(charge.gift_id)
+    if gift is None or payment_by_stripe_id(refund.id) is not None:
+        return None
+    row = Payment(
+        gift=gift,
+        kind=PaymentKind.REFUND,
+        amount=-refund.amount,
+        currency=refund.currency or charge.currency,
+        stripe_id=refund.id,
+        stripe_invoice_id=charge.stripe_invoice_id,
+        stripe_payment_intent_id=refund.payment_intent_id or charge.stripe_payment_intent_id,
+        stripe_charge_id=refund.charge_id or charge.stripe_charge_id,
+        refunded_payment_id=charge.id,
+        reason=(refund.reason or "")[:64],
+        created_at=from_timestamp(refund.created) or utcnow(),
+    )
+    db.session.add(row)
+    db.session.flush()
+    note(f"gift {gift.id}: refund {refund.id} of {refund.amount} {row.currency} recorded")
+    if not gift.is_recurring and net_amount(gift) <= 0:
+        update(gift, f"gift {gift.id}", status=GiftStatus.REFUNDED)
+    emails.queue_refund_notice(row, charge)
+    return row
+
+
+def apply_charge_refunded(charge: Charge) -> Gift | None:
+    """``charge.refunded`` names no refund: record each refund Stripe lists for the charge."""
+    payment = ensure_charge_recorded(charge.id, charge.payment_intent_id)
+    if payment is None:
+        return None
+    for refund in gateway().list_charge_refunds(charge.id):
+        record_refund(refund)
+    return payment.gift
+
+
+def apply_dispute(dispute: Dispute) -> Gift | None:
+    """Flag the disputed payment and its gift for staff."""
+    payment = ensure_charge_recorded(dispute.charge_id, dispute.payment_intent_id)
+    if payment is None:
+        return None
+    return flag_disputed(payment)
+
+
+def flag_disputed(payment: Payment) -> Gift | None:
+    gift = lock_gift_by(payment.gift_id)
+    if gift is None:
+        return None
+    update(payment, f"payment {payment.stripe_id}", disputed=True)
+    update(gift, f"gift {gift.id}", disputed=True)
+    return gift
+
+
+def ensure_charge_recorded(charge_id: str | None, payment_intent_id: str | None) -> Payment | None:
+    """The charge row for this charge / PaymentIntent, read from Stripe and recorded if new.
+
+    Also fills in the charge id on a row first recorded without it (from a Checkout
+    Session), so later refunds find it directly.
+    """
+    payment = find_charge(charge_id, payment_intent_id)
+    if payment is not None and (charge_id is None or payment.stripe_charge_id == charge_id):
+        return payment
+    charge = gateway().retrieve_charge(charge_id) if charge_id else None
+    payment_intent_id = payment_intent_id or (charge.payment_intent_id if charge else None)
+    intent = gateway().retrieve_payment_intent(payment_intent_id) if payment_intent_id else None
+    invoice_id = (charge.invoice_id if charge else None) or (intent.invoice_id if intent else None)
+    if invoice_id:
+        apply_invoice(gateway().retrieve_invoice(invoice_id))
+    elif intent is not None:
+        apply_payment_intent(intent)
+    return find_charge(charge_id, payment_intent_id) or payment

@@ -1,0 +1,86 @@
+"""Recurring gifts follow their Stripe subscription: status, amount, interval, end dates.
+
+Subscription events arrive in any order, so a handler re-reads the subscription through
+the gateway and applies what Stripe holds now. When a state from an event is applied
+instead (the subscription cannot be read), ``Gift.stripe_state_at`` keeps the Stripe
+timestamp of the newest state applied and an older one loses. A cancelled subscription
+never comes back to life in Stripe, so a cancelled gift stays cancelled.
+"""
+
+from __future__ import annotations
+
+import time
+
+from donations.ledger.changes import from_timestamp, update
+from donations.ledger.records import lock_gift_by
+from donations.models import Gift, GiftStatus
+from donations.payments import GatewayError, GatewayUnavailable, gateway
+from donations.payments.types import Subscription
+
+FREQUENCIES = {"month": "monthly", "year": "annual"}
+STATUSES = {
+    "active": GiftStatus.ACTIVE,
+    "trialing": GiftStatus.ACTIVE,
+    "past_due": GiftStatus.PAST_DUE,
+    "unpaid": GiftStatus.PAST_DUE,
+    "canceled": GiftStatus.CANCELLED,
+}
+
+
+def apply_subscription(sub: Subscription, *, as_of: int | None = None) -> Gift | None:
+    """Bring a recurring gift in line with its subscription; idempotent, does not commit.
+
+    ``as_of`` is the Stripe time the state was current (an event's ``created``); leave it
+    out for a state just read from Stripe or returned by a call, which is the newest.
+    """
+    gift = lock_gift_by(sub.gift_id, subscription_id=sub.id)
+    if gift is None:
+        return None
+    stamp = as_of if as_of is not None else int(time.time())
+    if gift.stripe_state_at is not None and stamp < gift.stripe_state_at:
+        return gift
+    if gift.status == GiftStatus.CANCELLED and sub.status != "canceled":
+        return gift
+    gift.stripe_state_at = stamp
+    label = f"gift {gift.id}"
+    if gift.stripe_subscription_id is None:
+        update(gift, label, stripe_subscription_id=sub.id)
+    status = STATUSES.get(sub.status)
+    if sub.status == "incomplete_expired" and gift.paid_at is None:
+        status = GiftStatus.ABANDONED
+    if status is not None:
+        update(gift, label, status=status)
+    if status == GiftStatus.CANCELLED:
+        ended = from_timestamp(sub.ended_at or sub.canceled_at or stamp)
+        if gift.cancelled_at is None:
+            update(gift, label, cancelled_at=ended)
+    if sub.amount is not None and sub.currency:
+        update(gift, label, amount=sub.amount, currency=sub.currency)
+    if sub.interval in FREQUENCIES:
+        update(gift, label, frequency=FREQUENCIES[sub.interval])
+    update(
+        gift,
+        label,
+        cancel_at_period_end=sub.cancel_at_period_end,
+        current_period_end=from_timestamp(sub.current_period_end),
+    )
+    return gift
+
+
+def refresh_subscription(
+    subscription_id: str, fallback: Subscription | None = None, *, as_of: int | None = None
+) -> Gift | None:
+    """Apply the subscription as Stripe holds it now, or ``fallback`` if it cannot be read.
+
+    Stripe being unreachable is raised (the event fails and is retried); a subscription
+    Stripe no longer returns falls back to the event's own copy and its timestamp.
+    """
+    try:
+        current = gateway().retrieve_subscription(subscription_id)
+    except GatewayUnavailable:
+        raise
+    except GatewayError:
+        if fallback is None:
+            return None
+        return apply_subscription(fallback, as_of=as_of)
+    return apply_subscription(current)

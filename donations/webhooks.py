@@ -1,0 +1,44 @@
+"""``POST /webhooks/stripe``: verify, store in the inbox, apply, answer.
+
+Stripe retries anything but a 2xx, so the answer says exactly what happened: 400 for a
+delivery that cannot be trusted (nothing stored), 200 once the event is applied or was
+already, 500 when applying failed (the error is kept on the inbox row and Stripe retries).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, current_app, jsonify, request
+
+from donations import ledger
+from donations.extensions import csrf, limiter
+from donations.payments import InvalidWebhook, gateway
+
+bp = Blueprint("webhooks", __name__)
+
+
+@bp.post("/webhooks/stripe")
+def stripe_webhook():
+    """Receive one Stripe event."""
+    payload = request.get_data()
+    try:
+        event = gateway().parse_event(
+            payload,
+            request.headers.get("Stripe-Signature"),
+            current_app.config["STRIPE_WEBHOOK_SECRET"],
+        )
+    except InvalidWebhook as error:
+        return jsonify(error="invalid webhook", reason=str(error)), 400
+    if event.livemode != gateway().livemode:
+        mode = "live" if event.livemode else "test"
+        reason = f"a {mode}-mode event does not match the configured Stripe key"
+        return jsonify(error="wrong mode", reason=reason), 400
+    outcome = ledger.receive(event, payload)
+    if outcome is ledger.Outcome.FAILED:
+        return jsonify(error="handler failed; stored for retry", event=event.id), 500
+    return jsonify(status=str(outcome), event=event.id), 200
+
+
+def init_app(app: Flask) -> None:
+    csrf.exempt(bp)
+    limiter.exempt(bp)
+    app.register_blueprint(bp)
