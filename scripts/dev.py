@@ -98,7 +98,7 @@ def main() -> None:
         "--role",
         "admin",
         "--password-stdin",
-        "--if-missing",
+        "--exist-ok",
         env=env,
         input_text=DEMO_PASSWORD + "\n",
     )

@@ -19,6 +19,9 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+RUNNING_RECURRING = "status IN ('active', 'past_due') AND frequency IN ('monthly', 'annual')"
+
+
 class Frequency(enum.StrEnum):
     ONCE = "once"
     MONTHLY = "monthly"
@@ -62,6 +65,22 @@ class Gift(db.Model):
     __table_args__ = (
         sa.Index("ix_gifts_created_id", "created_at", "id"),
         sa.Index("ix_gifts_status_frequency", "status", "frequency"),
+        #: staff list pages sorted by amount (keyset)
+        sa.Index("ix_gifts_amount_id", "amount", "id"),
+        #: churn: recurring gifts cancelled this month
+        sa.Index("ix_gifts_cancelled_at", "cancelled_at"),
+        #: the staff caches' freshness stamp, max(updated_at), in one index lookup
+        sa.Index("ix_gifts_updated_at", "updated_at"),
+        #: MRR/ARR and active recurring donors as an index-only scan
+        sa.Index(
+            "ix_gifts_recurring_running",
+            "frequency",
+            "currency",
+            "amount",
+            "donor_id",
+            postgresql_where=sa.text(RUNNING_RECURRING),
+            sqlite_where=sa.text(RUNNING_RECURRING),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -106,8 +125,13 @@ class Payment(db.Model):
 
     __tablename__ = "payments"
     __table_args__ = (
-        sa.Index("ix_payments_created", "created_at"),
+        #: the dashboard's period sums read currency and amount from the index alone
+        sa.Index(
+            "ix_payments_created_cover", "created_at", postgresql_include=["currency", "amount"]
+        ),
         sa.Index("ix_payments_gift", "gift_id"),
+        #: refunds of a charge: what remains refundable
+        sa.Index("ix_payments_refunded", "refunded_payment_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

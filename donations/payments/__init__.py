@@ -1,20 +1,44 @@
-"""The Stripe boundary: the gateway and the types it returns."""
+"""The Stripe boundary: the gateway and the types it returns.
+
+The gateway (and with it the ``stripe`` SDK, about 50 MB of memory) is loaded on first
+use, so processes that never talk to Stripe, such as the email worker, never pay for it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from flask import Flask, current_app
 
-from donations.payments.stripe_gateway import StripeGateway
 from donations.payments.types import GatewayError, GatewayUnavailable, InvalidWebhook
+
+if TYPE_CHECKING:
+    from donations.payments.stripe_gateway import StripeGateway
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["stripe_gateway"] = StripeGateway(
-        app.config["STRIPE_SECRET_KEY"], app.config.get("STRIPE_API_BASE")
-    )
+    app.extensions["stripe_gateway"] = None
 
 
 def gateway() -> StripeGateway:
-    """The current app's gateway."""
-    return current_app.extensions["stripe_gateway"]
+    """The current app's gateway, built from its settings on first use."""
+    built = current_app.extensions.get("stripe_gateway")
+    if built is None:
+        from donations.payments.stripe_gateway import StripeGateway
+
+        built = StripeGateway(
+            current_app.config["STRIPE_SECRET_KEY"], current_app.config.get("STRIPE_API_BASE")
+        )
+        current_app.extensions["stripe_gateway"] = built
+    return built
+
+
+def __getattr__(name: str):
+    if name == "StripeGateway":
+        from donations.payments.stripe_gateway import StripeGateway
+
+        return StripeGateway
+    raise AttributeError(name)
 
 
 __all__ = ["GatewayError", "GatewayUnavailable", "InvalidWebhook", "StripeGateway", "gateway"]

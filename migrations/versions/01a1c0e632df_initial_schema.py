@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: eb7515ec53e4
+Revision ID: 01a1c0e632df
 Revises: 
-Create Date: 2026-11-25 02:57:09.095188
+Create Date: 2026-11-25 03:16:11.227457
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'eb7515ec53e4'
+revision = '01a1c0e632df'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -98,10 +98,14 @@ def upgrade():
     sa.UniqueConstraint('stripe_subscription_id')
     )
     with op.batch_alter_table('gifts', schema=None) as batch_op:
+        batch_op.create_index('ix_gifts_amount_id', ['amount', 'id'], unique=False)
+        batch_op.create_index('ix_gifts_cancelled_at', ['cancelled_at'], unique=False)
         batch_op.create_index('ix_gifts_created_id', ['created_at', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_gifts_donor_id'), ['donor_id'], unique=False)
+        batch_op.create_index('ix_gifts_recurring_running', ['frequency', 'currency', 'amount', 'donor_id'], unique=False, postgresql_where=sa.text("status IN ('active', 'past_due') AND frequency IN ('monthly', 'annual')"), sqlite_where=sa.text("status IN ('active', 'past_due') AND frequency IN ('monthly', 'annual')"))
         batch_op.create_index(batch_op.f('ix_gifts_reminder_id'), ['reminder_id'], unique=False)
         batch_op.create_index('ix_gifts_status_frequency', ['status', 'frequency'], unique=False)
+        batch_op.create_index('ix_gifts_updated_at', ['updated_at'], unique=False)
 
     op.create_table('outbox_emails',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -145,8 +149,9 @@ def upgrade():
     sa.UniqueConstraint('stripe_id')
     )
     with op.batch_alter_table('payments', schema=None) as batch_op:
-        batch_op.create_index('ix_payments_created', ['created_at'], unique=False)
+        batch_op.create_index('ix_payments_created_cover', ['created_at'], unique=False, postgresql_include=['currency', 'amount'])
         batch_op.create_index('ix_payments_gift', ['gift_id'], unique=False)
+        batch_op.create_index('ix_payments_refunded', ['refunded_payment_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_payments_stripe_charge_id'), ['stripe_charge_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_payments_stripe_payment_intent_id'), ['stripe_payment_intent_id'], unique=False)
 
@@ -208,8 +213,9 @@ def downgrade():
     with op.batch_alter_table('payments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_payments_stripe_payment_intent_id'))
         batch_op.drop_index(batch_op.f('ix_payments_stripe_charge_id'))
+        batch_op.drop_index('ix_payments_refunded')
         batch_op.drop_index('ix_payments_gift')
-        batch_op.drop_index('ix_payments_created')
+        batch_op.drop_index('ix_payments_created_cover', postgresql_include=['currency', 'amount'])
 
     op.drop_table('payments')
     with op.batch_alter_table('outbox_emails', schema=None) as batch_op:
@@ -218,10 +224,14 @@ def downgrade():
 
     op.drop_table('outbox_emails')
     with op.batch_alter_table('gifts', schema=None) as batch_op:
+        batch_op.drop_index('ix_gifts_updated_at')
         batch_op.drop_index('ix_gifts_status_frequency')
         batch_op.drop_index(batch_op.f('ix_gifts_reminder_id'))
+        batch_op.drop_index('ix_gifts_recurring_running', postgresql_where=sa.text("status IN ('active', 'past_due') AND frequency IN ('monthly', 'annual')"), sqlite_where=sa.text("status IN ('active', 'past_due') AND frequency IN ('monthly', 'annual')"))
         batch_op.drop_index(batch_op.f('ix_gifts_donor_id'))
         batch_op.drop_index('ix_gifts_created_id')
+        batch_op.drop_index('ix_gifts_cancelled_at')
+        batch_op.drop_index('ix_gifts_amount_id')
 
     op.drop_table('gifts')
     op.drop_table('staff_users')

@@ -1,0 +1,49 @@
+"""Staff area: login, dashboard, contributions, donors, CSV export and admin actions.
+
+Every route of the blueprint is guarded once, in ``before_request``: anonymous users go
+to the login page, and views marked ``admin_only`` answer 403 to viewers.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, abort, current_app, redirect, request, url_for
+from flask_login import current_user
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+
+#: endpoints reachable without a session
+PUBLIC_ENDPOINTS = {"staff.login"}
+
+
+def admin_only(view):
+    """Mark a view as an admin action; the blueprint guard enforces it."""
+    view.admin_only = True
+    return view
+
+
+@bp.before_request
+def require_staff():
+    """Send anonymous users to login; refuse admin actions to viewers."""
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    if not current_user.is_authenticated:
+        return redirect(url_for("staff.login", next=request.full_path.rstrip("?")))
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "admin_only", False) and not current_user.is_admin:
+        abort(403)
+    return None
+
+
+@bp.after_request
+def no_store(response):
+    """Staff pages hold donors' personal data: keep them out of shared caches."""
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    from donations.staff import actions, auth, cli, donors, export, views  # noqa: F401
+
+    auth.init_login(app)
+    app.register_blueprint(bp)
+    app.cli.add_command(cli.staff_cli)

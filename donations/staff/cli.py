@@ -1,0 +1,81 @@
+"""``flask staff``: create staff accounts, reset passwords, disable accounts."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
+from flask.cli import AppGroup
+
+from donations.extensions import db
+from donations.models import StaffRole, StaffUser
+from donations.staff.auth import hash_password
+
+staff_cli = AppGroup("staff", help="Manage staff accounts.")
+MIN_PASSWORD_LENGTH = 12
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise click.ClickException(f"The password needs at least {MIN_PASSWORD_LENGTH} characters.")
+    return password
+
+
+def _find(email: str) -> StaffUser:
+    user = db.session.scalar(sa.select(StaffUser).where(StaffUser.email == email.strip().lower()))
+    if user is None:
+        raise click.ClickException(f"No staff account for {email}.")
+    return user
+
+
+@staff_cli.command("create")
+@click.argument("email")
+@click.option(
+    "--role", type=click.Choice([r.value for r in StaffRole]), default="viewer", show_default=True
+)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--exist-ok", is_flag=True, help="Succeed quietly if the account exists.")
+def create(email: str, role: str, password_stdin: bool, exist_ok: bool) -> None:
+    """Create a staff account (prompts for the password twice)."""
+    try:
+        email = validate_email(email, check_deliverability=False).normalized.lower()
+    except EmailNotValidError as error:
+        raise click.ClickException(f"Not a valid email address: {error}") from error
+    if db.session.scalar(sa.select(StaffUser.id).where(StaffUser.email == email)) is not None:
+        if exist_ok:
+            click.echo(f"A staff account for {email} already exists.")
+            return
+        raise click.ClickException(f"A staff account for {email} already exists.")
+    password = _read_password(password_stdin)
+    db.session.add(StaffUser(email=email, role=role, password_hash=hash_password(password)))
+    db.session.commit()
+    click.echo(f"Created {role} account {email}.")
+
+
+@staff_cli.command("set-password")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def set_password(email: str, password_stdin: bool) -> None:
+    """Set a new password and lift any lockout."""
+    user = _find(email)
+    user.password_hash = hash_password(_read_password(password_stdin))
+    user.failed_logins = 0
+    user.locked_until = None
+    db.session.commit()
+    click.echo(f"Password changed for {user.email}.")
+
+
+@staff_cli.command("disable")
+@click.argument("email")
+def disable(email: str) -> None:
+    """Disable an account: it can no longer sign in, and open sessions end."""
+    user = _find(email)
+    user.active = False
+    db.session.commit()
+    click.echo(f"Disabled {user.email}.")

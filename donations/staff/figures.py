@@ -1,0 +1,285 @@
+"""Dashboard figures: net takings per period, MRR/ARR, churn, the 12-month chart.
+
+Speed with a million payments comes from asking small questions: the periods up to 30
+days and the current month are one range scan over recent payments; the eleven completed
+months of the chart (and of "this year") are one scan that is cached per app and thrown
+away as soon as a payment dated in one of those months is recorded (a cheap look at the
+rows newer than the cache), so a late refund for an old month is never missed. Recurring
+figures (MRR, donors, churn) read the gifts table and are cached until any gift changes.
+Every function takes ``now`` so tests can pin the clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+
+from donations.extensions import db
+from donations.models import Donor, Frequency, Gift, GiftStatus, Payment, Reminder
+from donations.staff.cache import cached, cached_by_gifts
+
+RECURRING = (Frequency.MONTHLY.value, Frequency.ANNUAL.value)
+RUNNING = (GiftStatus.ACTIVE.value, GiftStatus.PAST_DUE.value)
+STARTED = (*RUNNING, GiftStatus.CANCELLED.value)
+UNSTARTED = (GiftStatus.PENDING.value, GiftStatus.ABANDONED.value, GiftStatus.FAILED.value)
+PERIODS = ("today", "7d", "30d", "month", "year")
+
+
+@dataclass
+class Total:
+    net: int = 0  #: minor units, refunds subtracted
+    gifts: int = 0  #: charges received
+
+    def add(self, other: Total) -> None:
+        self.net += other.net
+        self.gifts += other.gifts
+
+
+@dataclass
+class CurrencyFigures:
+    currency: str
+    periods: dict[str, Total] = field(default_factory=lambda: {p: Total() for p in PERIODS})
+    #: (first day of month, total) for the last 12 months, oldest first
+    months: list[tuple[datetime, Total]] = field(default_factory=list)
+    mrr: int = 0
+    arr: int = 0
+    recurring_gifts: int = 0
+
+
+@dataclass
+class Dashboard:
+    now: datetime
+    currencies: list[CurrencyFigures]
+    active_recurring_donors: int
+    new_recurring: int
+    cancelled_recurring: int
+    active_at_month_start: int
+    recent_gifts: list
+    reminders: dict
+
+    @property
+    def churn_rate(self) -> float | None:
+        """Recurring gifts cancelled this month / those running when it began."""
+        if not self.active_at_month_start:
+            return None
+        return self.cancelled_recurring / self.active_at_month_start
+
+
+def month_start(moment: datetime, months_back: int = 0) -> datetime:
+    """Midnight on the first of the month ``months_back`` before ``moment``'s month."""
+    index = moment.year * 12 + moment.month - 1 - months_back
+    return moment.replace(
+        year=index // 12, month=index % 12 + 1, day=1, hour=0, minute=0, second=0, microsecond=0
+    )
+
+
+def _range_sums(starts: dict[str, datetime], ends: dict[str, datetime], low, high) -> dict:
+    """Net and charge count per currency for each named [start, end) slice of payments."""
+    columns = [Payment.currency]
+    for name, start in starts.items():
+        inside = sa.and_(Payment.created_at >= start, Payment.created_at < ends[name])
+        columns.append(sa.func.sum(sa.case((inside, Payment.amount), else_=0)).label(f"n_{name}"))
+        charge = sa.and_(inside, Payment.amount > 0)
+        columns.append(sa.func.sum(sa.case((charge, 1), else_=0)).label(f"c_{name}"))
+    query = (
+        sa.select(*columns)
+        .where(Payment.created_at >= low, Payment.created_at < high)
+        .group_by(Payment.currency)
+    )
+    result: dict[str, dict[str, Total]] = {}
+    for row in db.session.execute(query).mappings():
+        result[row["currency"]] = {
+            name: Total(int(row[f"n_{name}"] or 0), int(row[f"c_{name}"] or 0)) for name in starts
+        }
+    return result
+
+
+def _month_sums(months: dict[str, datetime], end: datetime) -> dict:
+    """Net and charge count per currency and calendar month (UTC), from the first of
+    ``months`` up to ``end``: one GROUP BY, keyed like ``months``."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        bucket = sa.func.date_trunc("month", Payment.created_at, "UTC")
+    else:
+        bucket = sa.func.strftime("%Y-%m", Payment.created_at)
+    query = (
+        sa.select(
+            Payment.currency,
+            bucket.label("month"),
+            sa.func.sum(Payment.amount),
+            sa.func.sum(sa.case((Payment.amount > 0, 1), else_=0)),
+        )
+        .where(Payment.created_at >= min(months.values()), Payment.created_at < end)
+        .group_by(Payment.currency, bucket)
+    )
+    names = {f"{start:%Y-%m}": name for name, start in months.items()}
+    result: dict[str, dict[str, Total]] = {}
+    for currency, month, net, count in db.session.execute(query):
+        label = month if isinstance(month, str) else f"{month.astimezone(UTC):%Y-%m}"
+        if label in names:
+            result.setdefault(currency, {})[names[label]] = Total(int(net or 0), int(count or 0))
+    return result
+
+
+def _payments_before(moment: datetime, *, after_id: int) -> bool:
+    """Whether a payment dated before ``moment`` was recorded after row ``after_id``.
+
+    Payment rows are never edited (refunds are new rows), so this is the only way a
+    completed month's totals can change; it reads just the rows newer than the cache.
+    """
+    newer = sa.select(Payment.id).where(Payment.id > after_id, Payment.created_at < moment)
+    return db.session.scalar(newer.limit(1)) is not None
+
+
+def payment_totals(now: datetime) -> dict[str, CurrencyFigures]:
+    """Per currency: the five period totals and the 12-month series, up to ``now``."""
+    this_month = month_start(now)
+    end = now + timedelta(microseconds=1)
+    live = {
+        "today": now.replace(hour=0, minute=0, second=0, microsecond=0),
+        "7d": now - timedelta(days=7),
+        "30d": now - timedelta(days=30),
+        "month": this_month,
+    }
+    recent = _range_sums(live, dict.fromkeys(live, end), min(live.values()), end)
+
+    months = {f"m{back}": month_start(now, back) for back in range(11, 0, -1)}
+    past = cached(
+        ("months", this_month),
+        lambda newest: not _payments_before(this_month, after_id=newest),
+        lambda: (
+            _month_sums(months, this_month),
+            db.session.scalar(sa.select(sa.func.max(Payment.id))) or 0,
+        ),
+    )
+
+    figures: dict[str, CurrencyFigures] = {}
+    for currency in sorted(set(recent) | set(past)):
+        item = figures[currency] = CurrencyFigures(currency)
+        for name, total in recent.get(currency, {}).items():
+            if name in item.periods:
+                item.periods[name] = total
+        item.periods["year"] = Total(item.periods["month"].net, item.periods["month"].gifts)
+        for key, start in months.items():
+            total = past.get(currency, {}).get(key, Total())
+            item.months.append((start, total))
+            if start.year == now.year:
+                item.periods["year"].add(total)
+        item.months.append((this_month, item.periods["month"]))
+    return figures
+
+
+def recurring_revenue(figures: dict[str, CurrencyFigures]) -> int:
+    """Fill MRR/ARR per currency from running recurring gifts; return their donor count.
+
+    MRR = monthly amounts + annual amounts / 12; ARR = 12 × monthly + annual.
+    """
+    running = sa.and_(Gift.status.in_(RUNNING), Gift.frequency.in_(RECURRING))
+    is_monthly = Gift.frequency == Frequency.MONTHLY.value
+    monthly = sa.func.sum(sa.case((is_monthly, Gift.amount), else_=0))
+    annual = sa.func.sum(sa.case((Gift.frequency == Frequency.ANNUAL.value, Gift.amount), else_=0))
+    query = (
+        sa.select(Gift.currency, monthly, annual, sa.func.count())
+        .where(running)
+        .group_by(Gift.currency)
+    )
+    for currency, month_sum, year_sum, count in db.session.execute(query):
+        item = figures.setdefault(currency, CurrencyFigures(currency))
+        item.mrr = int(month_sum or 0) + round(int(year_sum or 0) / 12)
+        item.arr = int(month_sum or 0) * 12 + int(year_sum or 0)
+        item.recurring_gifts = count
+    donors = sa.select(sa.func.count(sa.distinct(Gift.donor_id))).where(running)
+    return db.session.scalar(donors) or 0
+
+
+def churn(now: datetime) -> tuple[int, int, int]:
+    """(new, cancelled, running at the start) recurring gifts for the current month."""
+    start = month_start(now)
+    recurring = Gift.frequency.in_(RECURRING)
+    new = sa.select(sa.func.count()).where(
+        recurring, Gift.status.in_(STARTED), Gift.created_at >= start, Gift.created_at <= now
+    )
+    cancelled = sa.select(sa.func.count()).where(
+        recurring, Gift.cancelled_at >= start, Gift.cancelled_at <= now
+    )
+    at_start = sa.select(sa.func.count()).where(
+        recurring,
+        Gift.status.in_(STARTED),
+        Gift.created_at < start,
+        sa.or_(Gift.cancelled_at.is_(None), Gift.cancelled_at >= start),
+    )
+    return (
+        db.session.scalar(new) or 0,
+        db.session.scalar(cancelled) or 0,
+        db.session.scalar(at_start) or 0,
+    )
+
+
+def _recurring_figures(now: datetime) -> tuple[dict, int, tuple[int, int, int]]:
+    scratch: dict[str, CurrencyFigures] = {}
+    donors = recurring_revenue(scratch)
+    per_currency = {c: (f.mrr, f.arr, f.recurring_gifts) for c, f in scratch.items()}
+    return per_currency, donors, churn(now)
+
+
+def recent_gifts(limit: int = 10) -> list:
+    """The newest gifts that got past checkout, with their donor."""
+    query = (
+        sa.select(Gift, Donor.email, Donor.name)
+        .join(Donor, Donor.id == Gift.donor_id)
+        .where(Gift.status.not_in(UNSTARTED))
+        .order_by(Gift.created_at.desc(), Gift.id.desc())
+        .limit(limit)
+    )
+    return list(db.session.execute(query))
+
+
+def reminder_counts(now: datetime) -> dict:
+    """Reminders by status and the conversion rate converted / (sent + converted)."""
+    try:
+        from donations.reminders import reminder_figures
+    except ImportError:
+        reminder_figures = None
+    if reminder_figures is not None:
+        return _as_dict(reminder_figures(now))
+    rows = db.session.execute(
+        sa.select(Reminder.status, sa.func.count()).group_by(Reminder.status)
+    ).all()
+    counts = {status: count for status, count in rows}
+    figures = {s: counts.get(s, 0) for s in ("scheduled", "sent", "converted", "cancelled")}
+    reached = figures["sent"] + figures["converted"]
+    figures["conversion_rate"] = figures["converted"] / reached if reached else None
+    return figures
+
+
+def _as_dict(value) -> dict:
+    if isinstance(value, dict):
+        return value
+    if hasattr(value, "_asdict"):
+        return value._asdict()
+    return dict(vars(value))
+
+
+def dashboard(now: datetime) -> Dashboard:
+    """Everything the dashboard shows, as of ``now``."""
+    figures = payment_totals(now)
+    recurring, donors, (new, cancelled, at_start) = cached_by_gifts(
+        ("recurring", month_start(now)), lambda: _recurring_figures(now)
+    )
+    for currency, (mrr, arr, count) in recurring.items():
+        item = figures.setdefault(currency, CurrencyFigures(currency))
+        item.mrr, item.arr, item.recurring_gifts = mrr, arr, count
+    for item in figures.values():
+        if not item.months:
+            item.months = [(month_start(now, back), Total()) for back in range(11, -1, -1)]
+    return Dashboard(
+        now=now,
+        currencies=[figures[c] for c in sorted(figures)],
+        active_recurring_donors=donors,
+        new_recurring=new,
+        cancelled_recurring=cancelled,
+        active_at_month_start=at_start,
+        recent_gifts=recent_gifts(),
+        reminders=reminder_counts(now),
+    )

@@ -1,0 +1,103 @@
+"""Staff forms: sign-in, the contributions filter, and the admin action confirmations."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    DecimalField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    RadioField,
+    SearchField,
+    SelectField,
+    StringField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+
+from donations.models import Frequency, GiftStatus
+
+SORTS = [
+    SelectChoice("date_desc", "Newest first"),
+    SelectChoice("date_asc", "Oldest first"),
+    SelectChoice("amount_desc", "Largest first"),
+    SelectChoice("amount_asc", "Smallest first"),
+]
+
+
+def _choices(values) -> list[SelectChoice]:
+    """ "Any" then one choice per value (enum members or plain strings)."""
+    return [SelectChoice("", "Any")] + [SelectChoice(str(v), str(v)) for v in values]
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Length(max=320)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=1000)])
+
+
+class GiftFilterForm(FlaskForm):
+    """Query-string filters for the contributions list and its CSV export (no CSRF: GET)."""
+
+    class Meta:
+        csrf = False
+
+    q = SearchField("Email or name", validators=[Optional(), Length(max=320)])
+    date_from = DateField("From", validators=[Optional()])
+    date_to = DateField("To", validators=[Optional()])
+    frequency = SelectField("Frequency", choices=_choices(Frequency), default="")
+    status = SelectField("Status", choices=_choices(GiftStatus), default="")
+    currency = SelectField("Currency", choices=_choices([]), default="")
+    amount_min = DecimalField("Min amount", places=None, validators=[Optional(), NumberRange(0)])
+    amount_max = DecimalField("Max amount", places=None, validators=[Optional(), NumberRange(0)])
+    sort = SelectField("Sort", choices=SORTS, default="date_desc")
+    cursor = HiddenField()
+
+    def __init__(self, *args, currencies: list[str], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.currency.choices = _choices(currencies)
+
+    def validate_date_to(self, field) -> None:
+        if field.data and self.date_from.data and field.data < self.date_from.data:
+            raise ValidationError("The end date is before the start date.")
+
+    def validate_amount_max(self, field) -> None:
+        low: Decimal | None = self.amount_min.data
+        if field.data is not None and low is not None and field.data < low:
+            raise ValidationError("The maximum is below the minimum.")
+
+
+class DonorSearchForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    q = SearchField("Email or name", validators=[Optional(), Length(max=320)])
+    cursor = HiddenField()
+
+
+class RefundForm(FlaskForm):
+    """Refund amount in major units; empty means everything that remains."""
+
+    amount = StringField("Amount to refund", validators=[Optional(), Length(max=20)])
+    confirmed = HiddenField()
+
+
+class CancelForm(FlaskForm):
+    when = RadioField(
+        "When",
+        choices=[
+            SelectChoice("period_end", "At the end of the paid period"),
+            SelectChoice("now", "Now"),
+        ],
+        default="period_end",
+    )
+    confirmed = HiddenField()
+
+
+class ConfirmForm(FlaskForm):
+    """A bare confirmation (resend receipt)."""
+
+    confirmed = HiddenField()

@@ -1,0 +1,211 @@
+"""Contributions and donors lists: filters, keyset pagination and totals.
+
+Pages are found by keyset (``WHERE (sort_key, id) < cursor``), never OFFSET, so page
+1,000 costs what page 1 costs. The cursor handed to the browser is opaque (URL-safe
+base64 of the last row's sort key and id) and a tampered one simply restarts the list.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+
+import sqlalchemy as sa
+
+from donations.extensions import db
+from donations.models import Donor, Gift, Payment
+from donations.money import precision
+
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class GiftFilter:
+    """What the staff member asked for; every field optional."""
+
+    q: str = ""
+    date_from: date | None = None
+    date_to: date | None = None  #: inclusive
+    frequency: str = ""
+    status: str = ""
+    currency: str = ""
+    amount_min: Decimal | None = None  #: major units
+    amount_max: Decimal | None = None
+    sort: str = "date_desc"  #: date_desc, date_asc, amount_desc, amount_asc
+
+
+@dataclass
+class Page:
+    rows: list
+    next_cursor: str | None
+
+
+def encode_cursor(value, row_id: int) -> str:
+    if isinstance(value, datetime):
+        value = value.isoformat()
+    raw = json.dumps([value, row_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, *, as_datetime: bool) -> tuple | None:
+    """The (sort value, id) inside ``cursor``, or None when absent or not ours."""
+    if not cursor:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        value, row_id = json.loads(raw)
+        if as_datetime:
+            value = datetime.fromisoformat(value)
+            if value.tzinfo is None:
+                value = value.replace(tzinfo=UTC)
+        elif not isinstance(value, int):
+            return None
+        if not isinstance(row_id, int):
+            return None
+    except (ValueError, TypeError, binascii.Error):
+        return None
+    return value, row_id
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def _amount_bound(value: Decimal, currency: str, *, lower: bool) -> int:
+    scaled = value.scaleb(precision(currency))
+    return int(scaled.to_integral_value(ROUND_CEILING if lower else ROUND_FLOOR))
+
+
+def _amount_condition(value: Decimal, currencies: list[str], *, lower: bool):
+    """``amount >= value`` (or <=) in each currency's own minor units."""
+
+    def compare(bound: int):
+        return Gift.amount >= bound if lower else Gift.amount <= bound
+
+    places = {precision(c) for c in currencies}
+    if places <= {2}:
+        return compare(_amount_bound(value, "USD", lower=lower))
+    conditions = [
+        sa.and_(Gift.currency == c, compare(_amount_bound(value, c, lower=lower)))
+        for c in currencies
+    ]
+    if len(currencies) > 1:
+        others = compare(_amount_bound(value, "USD", lower=lower))
+        conditions.append(sa.and_(Gift.currency.not_in(currencies), others))
+    return sa.or_(*conditions)
+
+
+def donor_search(q: str):
+    """Donors matching ``q``: the exact address when it has an @, else email prefix or name."""
+    q = q.strip()
+    if "@" in q:
+        return Donor.email == q.lower()
+    return sa.or_(
+        Donor.email.startswith(q.lower(), autoescape=True),
+        Donor.name.icontains(q, autoescape=True),
+    )
+
+
+def gift_conditions(spec: GiftFilter, currencies: list[str]) -> list:
+    """WHERE clauses on ``Gift`` for a filter."""
+    where = []
+    if spec.q.strip():
+        where.append(Gift.donor_id.in_(sa.select(Donor.id).where(donor_search(spec.q))))
+    if spec.date_from:
+        where.append(Gift.created_at >= _day_start(spec.date_from))
+    if spec.date_to:
+        where.append(Gift.created_at < _day_start(spec.date_to + timedelta(days=1)))
+    if spec.frequency:
+        where.append(Gift.frequency == spec.frequency)
+    if spec.status:
+        where.append(Gift.status == spec.status)
+    if spec.currency:
+        where.append(Gift.currency == spec.currency)
+    scope = [spec.currency] if spec.currency else currencies
+    if spec.amount_min is not None:
+        where.append(_amount_condition(spec.amount_min, scope, lower=True))
+    if spec.amount_max is not None:
+        where.append(_amount_condition(spec.amount_max, scope, lower=False))
+    return where
+
+
+def _sort_key(spec: GiftFilter):
+    column = Gift.amount if spec.sort.startswith("amount") else Gift.created_at
+    return column, spec.sort.endswith("_asc")
+
+
+GIFT_COLUMNS = (
+    Gift.id,
+    Gift.created_at,
+    Gift.amount,
+    Gift.currency,
+    Gift.frequency,
+    Gift.status,
+    Gift.donor_id,
+    Donor.email,
+    Donor.name,
+)
+
+
+def gift_page(spec: GiftFilter, currencies: list[str], cursor: str | None = None) -> Page:
+    """One page of gifts for ``spec`` after ``cursor``, with each gift's net received."""
+    column, ascending = _sort_key(spec)
+    query = (
+        sa.select(*GIFT_COLUMNS)
+        .join(Donor, Donor.id == Gift.donor_id)
+        .where(*gift_conditions(spec, currencies))
+    )
+    after = decode_cursor(cursor, as_datetime=column is Gift.created_at)
+    if after is not None:
+        key = sa.tuple_(column, Gift.id)
+        query = query.where(key > after if ascending else key < after)
+    order = (column.asc(), Gift.id.asc()) if ascending else (column.desc(), Gift.id.desc())
+    rows = list(db.session.execute(query.order_by(*order).limit(PAGE_SIZE + 1)).mappings())
+    next_cursor = None
+    if len(rows) > PAGE_SIZE:
+        rows = rows[:PAGE_SIZE]
+        last = rows[-1]
+        next_cursor = encode_cursor(last[column.key], last["id"])
+    nets = net_by_gift([row["id"] for row in rows])
+    return Page([dict(row, net=nets.get(row["id"], 0)) for row in rows], next_cursor)
+
+
+def net_by_gift(gift_ids: list[int]) -> dict[int, int]:
+    """Net received (charges minus refunds) for each of these gifts."""
+    if not gift_ids:
+        return {}
+    query = (
+        sa.select(Payment.gift_id, sa.func.sum(Payment.amount))
+        .where(Payment.gift_id.in_(gift_ids))
+        .group_by(Payment.gift_id)
+    )
+    return {gift_id: int(total or 0) for gift_id, total in db.session.execute(query)}
+
+
+def gift_totals(spec: GiftFilter, currencies: list[str]) -> list[tuple[str, int, int]]:
+    """(currency, number of gifts, sum of gift amounts) for everything the filter matches."""
+    query = sa.select(Gift.currency, sa.func.count(), sa.func.sum(Gift.amount))
+    if spec.q.strip():
+        query = query.join(Donor, Donor.id == Gift.donor_id)
+    query = query.where(*gift_conditions(spec, currencies)).group_by(Gift.currency)
+    return [(c, n, int(s or 0)) for c, n, s in db.session.execute(query.order_by(Gift.currency))]
+
+
+def donor_page(q: str, cursor: str | None = None) -> Page:
+    """Donors, newest first, optionally searched, by keyset on id."""
+    query = sa.select(Donor.id, Donor.email, Donor.name, Donor.created_at)
+    if q.strip():
+        query = query.where(donor_search(q))
+    after = decode_cursor(cursor, as_datetime=False)
+    if after is not None:
+        query = query.where(Donor.id < after[1])
+    rows = list(db.session.execute(query.order_by(Donor.id.desc()).limit(PAGE_SIZE + 1)).mappings())
+    next_cursor = None
+    if len(rows) > PAGE_SIZE:
+        rows = rows[:PAGE_SIZE]
+        next_cursor = encode_cursor(rows[-1]["id"], rows[-1]["id"])
+    return Page([dict(row) for row in rows], next_cursor)
