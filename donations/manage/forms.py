@@ -2,6 +2,7 @@
 
 from flask_wtf import FlaskForm
 from wtforms import RadioField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length
 
 
@@ -22,8 +23,8 @@ class CancelGiftForm(FlaskForm):
     when = RadioField(
         "When should it stop?",
         choices=[
-            ("period_end", "At the end of the period I have paid for"),
-            ("now", "Now"),
+            SelectChoice("period_end", "At the end of the period I have paid for"),
+            SelectChoice("now", "Now"),
         ],
         default="period_end",
         validators=[DataRequired("Choose when your gift should stop.")],
