@@ -307,3 +307,15 @@ def test_gift_from_the_appeal_box_records_its_source(client, sandbox):
     assert 'name="source" value="appeal"' in client.get("/?source=appeal").get_data(as_text=True)
     post_donation(client, source="appeal")
     assert db.session.scalar(sa.select(Gift.source)) == "appeal"
+
+
+def test_an_unexpected_error_shows_the_styled_500_page(app):
+    def broken():
+        raise RuntimeError("boom")
+
+    app.add_url_rule("/broken", "broken", broken)
+    response = app.test_client().get("/broken")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert "Sorry, something broke" in html and "Nothing was charged" in html
+    assert "RuntimeError" not in html
