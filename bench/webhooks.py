@@ -253,8 +253,8 @@ def run_wrk(port: int, script: Path, payloads: Path, seconds: int, connections: 
     return {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
         "requests": int(re.search(r"(\d+) requests in", output).group(1)),
-        "p50": to_ms(re.search(r"50%\s+(\S+)", output).group(1)),
-        "p99": to_ms(re.search(r"99%\s+(\S+)", output).group(1)),
+        "p50": to_ms(re.search(r"^\s+50%\s+(\S+)", output, re.M).group(1)),
+        "p99": to_ms(re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1)),
         "errors": int(non_2xx.group(1)) if non_2xx else 0,
         "wrapped": int(re.search(r"wrapped: (\d+)", output).group(1)),
     }

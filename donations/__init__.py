@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from donations import config as settings
 
@@ -34,6 +35,9 @@ def create_app(config: dict | None = None) -> Flask:
         worker,
     )
 
+    if app.config.get("TRUSTED_PROXIES"):
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     extensions.init_app(app)
     templating.init_app(app)
     payments.init_app(app)

@@ -41,11 +41,21 @@ def _presets_from_env() -> dict[str, list[str]]:
     }
 
 
+def _amount_overrides() -> dict[str, str]:
+    """``MIN_AMOUNT_EUR=1.50``-style per-currency limits, as config keys of the same name."""
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if name.startswith(("MIN_AMOUNT_", "MAX_AMOUNT_")) and len(name) == 14
+    }
+
+
 def from_environment() -> dict:
     """Build the Flask config mapping from environment variables."""
     sqlite_default = f"sqlite:///{INSTANCE_DIR / 'donations.sqlite3'}"
-    return {
-        "ENV_NAME": os.environ.get("DONATIONS_ENV", "development"),
+    env_name = os.environ.get("DONATIONS_ENV", "development")
+    return _amount_overrides() | {
+        "ENV_NAME": env_name,
         "SECRET_KEY": os.environ.get("SECRET_KEY", DEV_SECRET_KEY),
         "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL", sqlite_default),
         "PUBLIC_URL": os.environ.get("PUBLIC_URL", ""),
@@ -83,7 +93,8 @@ def from_environment() -> dict:
         "STAFF_LOCKOUT_THRESHOLD": int(os.environ.get("STAFF_LOCKOUT_THRESHOLD", "5")),
         "STAFF_LOCKOUT_MINUTES": int(os.environ.get("STAFF_LOCKOUT_MINUTES", "15")),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
-        "SESSION_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", False),
+        "SESSION_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", env_name == "production"),
+        "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,
@@ -94,5 +105,10 @@ def check_production_safety(config: dict) -> None:
     """Refuse to run in production with settings that are only safe on a laptop."""
     if config.get("ENV_NAME") != "production":
         return
+    problems = []
     if config.get("SECRET_KEY") in (None, "", DEV_SECRET_KEY):
-        raise RuntimeError("SECRET_KEY must be set to a secret value when DONATIONS_ENV=production")
+        problems.append("SECRET_KEY must be set to a secret value")
+    if not str(config.get("PUBLIC_URL") or "").startswith("https://"):
+        problems.append("PUBLIC_URL must be the site's https:// address (links in emails use it)")
+    if problems:
+        raise RuntimeError("DONATIONS_ENV=production: " + "; ".join(problems))

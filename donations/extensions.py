@@ -29,14 +29,18 @@ login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address)
 talisman = Talisman()
 
-#: pages shown to every reader on every article view: never rate limited (the limiter's
-#: check alone cost a third of the support page's time)
+#: pages shown to every reader on every article view, and Stripe's webhooks (signed, and
+#: answered 4xx/5xx by their own rules): never rate limited, and skipped before the
+#: limiter's own checks, which cost a third of the support page's time
 UNLIMITED_ENDPOINTS = frozenset({"support.support_page", "support.appeal_box"})
+UNLIMITED_POSTS = frozenset({"webhooks.stripe_webhook"})
 
 
 @limiter.request_filter
-def _is_unlimited_page() -> bool:
-    return request.method == "GET" and request.endpoint in UNLIMITED_ENDPOINTS
+def _is_unlimited() -> bool:
+    if request.method == "GET":
+        return request.endpoint in UNLIMITED_ENDPOINTS
+    return request.endpoint in UNLIMITED_POSTS
 
 
 #: scripts and styles only from our own origin; images may be data: URIs (inline SVG logos)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 from functools import cache
 
 from babel.numbers import format_currency, get_currency_precision
@@ -18,15 +19,29 @@ def precision(currency: str) -> int:
     return get_currency_precision(currency.upper())
 
 
+#: what a person types: digits, optionally one decimal point or decimal comma and decimals
+AMOUNT_PATTERN = re.compile(r"(\d{1,12})(?:[.,](\d{1,12}))?")
+ENTER_AN_AMOUNT = "Enter an amount such as 10 or 7.50."
+
+
 def to_minor(text: str | Decimal, currency: str) -> int:
-    """Turn ``"7.50"`` into ``750`` for a two-decimal currency; reject anything else."""
-    try:
-        value = text if isinstance(text, Decimal) else Decimal(str(text).strip().replace(",", ""))
-    except InvalidOperation as error:
-        raise InvalidAmount("Enter an amount such as 10 or 7.50.") from error
-    if not value.is_finite():
-        raise InvalidAmount("Enter an amount such as 10 or 7.50.")
+    """Turn ``"7.50"`` (or ``"7,50"``) into ``750`` for a two-decimal currency.
+
+    Typed text is read strictly: no signs, exponents or thousands separators, so nothing a
+    reader types can be misread as a different amount. A ``Decimal`` comes from our own
+    settings and is only checked for its decimal places.
+    """
     places = precision(currency)
+    if isinstance(text, Decimal):
+        value = text
+    else:
+        match = AMOUNT_PATTERN.fullmatch(str(text).strip())
+        if match is None:
+            raise InvalidAmount(ENTER_AN_AMOUNT)
+        whole, fraction = match.group(1), match.group(2) or ""
+        if len(fraction) == 3 and places != 3 and "," in text:
+            raise InvalidAmount("Write the amount without thousands separators, like 1000.")
+        value = Decimal(f"{whole}.{fraction or 0}")
     scaled = value.scaleb(places)
     if scaled != scaled.to_integral_value():
         if places == 0:

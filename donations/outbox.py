@@ -3,6 +3,10 @@
 The worker (``flask worker``) renders ``templates/email/<template>.txt`` and ``.html`` with
 the stored context and sends it; a ``dedupe_key`` makes the same email impossible to queue
 twice (one receipt per payment, whatever replays happen).
+
+A deduplicated email is written with one ``INSERT … ON CONFLICT (dedupe_key) DO NOTHING``
+rather than a look-up then an insert: the webhook ledger queues one per payment on its
+hot path, and the unique index, not a prior read, is what makes concurrent duplicates safe.
 """
 
 from __future__ import annotations
@@ -11,9 +15,14 @@ import json
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import make_transient_to_detached
 
 from donations.extensions import db
-from donations.models import OutboxEmail
+from donations.models import OutboxEmail, utcnow
+from donations.models.outbox import OutboxStatus
+
+_TABLE = OutboxEmail.__table__
 
 
 def enqueue(
@@ -25,18 +34,47 @@ def enqueue(
     gift_id: int | None = None,
 ) -> OutboxEmail | None:
     """Add an email to the session; returns None if ``dedupe_key`` was already queued."""
-    if dedupe_key is not None:
-        existing = db.session.scalar(
-            sa.select(OutboxEmail.id).where(OutboxEmail.dedupe_key == dedupe_key)
-        )
-        if existing is not None:
-            return None
-    email = OutboxEmail(
-        to=to,
-        template=template,
-        context=json.dumps(context, default=str),
-        dedupe_key=dedupe_key,
-        gift_id=gift_id,
-    )
+    text = json.dumps(context, default=str)
+    if dedupe_key is None:
+        email = OutboxEmail(to=to, template=template, context=text, gift_id=gift_id)
+        db.session.add(email)
+        return email
+    now = utcnow()
+    values = {
+        "to": to,
+        "template": template,
+        "context": text,
+        "dedupe_key": dedupe_key,
+        "gift_id": gift_id,
+        "status": OutboxStatus.PENDING,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "last_error": "",
+        "created_at": now,
+        "sent_at": None,
+    }
+    email_id = db.session.execute(_insert_statement(), values).scalar()
+    if email_id is None:
+        return None
+    email = OutboxEmail(id=email_id, **values)
+    make_transient_to_detached(email)
     db.session.add(email)
     return email
+
+
+def _insert_statement() -> sa.Insert:
+    """The dialect's ``INSERT … ON CONFLICT (dedupe_key) DO NOTHING RETURNING id``."""
+    name = db.session.get_bind().dialect.name
+    statement = _STATEMENTS.get(name)
+    if statement is None:
+        dialect = postgresql if name == "postgresql" else sqlite
+        statement = (
+            dialect.insert(_TABLE)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(_TABLE.c.id)
+        )
+        _STATEMENTS[name] = statement
+    return statement
+
+
+_STATEMENTS: dict[str, sa.Insert] = {}

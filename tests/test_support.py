@@ -88,9 +88,14 @@ def test_nonsense_query_parameters_fall_back_to_defaults(client):
     ("amount", "message"),
     [
         ("abc", "Enter an amount such as 10 or 7.50."),
-        ("-5", "The minimum gift is $2.00."),
+        ("-5", "Enter an amount such as 10 or 7.50."),
         ("0.001", "Use at most 2 decimal places."),
-        ("1e9", "The maximum gift online is $10,000.00."),
+        ("1e9", "Enter an amount such as 10 or 7.50."),
+        ("1e999999999", "Enter an amount such as 10 or 7.50."),
+        ("9" * 5000, "Enter an amount such as 10 or 7.50."),
+        ("1,000", "Write the amount without thousands separators, like 1000."),
+        ("1,0,0", "Enter an amount such as 10 or 7.50."),
+        ("10001", "The maximum gift online is $10,000.00."),
         ("1.99", "The minimum gift is $2.00."),
         ("", "Choose an amount or enter your own."),
     ],
@@ -101,6 +106,19 @@ def test_invalid_amount_is_refused_at_the_field(client, amount, message):
     assert response.status_code == 422
     assert f'<p class="field-error" id="amount-error">{message}</p>' in html
     assert gift_count() == 0
+
+
+def test_a_decimal_comma_is_read_as_a_decimal_point(client, sandbox):
+    response = post_donation(client, amount="other", other_amount="7,50", currency="EUR")
+    assert response.status_code == 303
+    assert db.session.scalar(sa.select(Gift.amount)) == 750
+
+
+@pytest.mark.parametrize("amount", ["1e999999999", "9" * 5000, "<script>", "7,50"])
+def test_any_amount_in_the_query_string_renders_the_page(client, amount):
+    response = client.get("/", query_string={"amount": amount, "currency": "EUR"})
+    assert response.status_code == 200
+    assert "<script>" not in response.get_data(as_text=True)
 
 
 def test_other_amount_wins_over_a_preset(client, sandbox):
@@ -319,3 +337,38 @@ def test_an_unexpected_error_shows_the_styled_500_page(app):
     assert response.status_code == 500
     assert "Sorry, something broke" in html and "Nothing was charged" in html
     assert "RuntimeError" not in html
+
+
+def test_production_needs_an_https_public_url(app_config):
+    settings = app_config | {"ENV_NAME": "production", "SECRET_KEY": "a-real-secret-value"}
+    with pytest.raises(RuntimeError, match="PUBLIC_URL"):
+        create_app(settings | {"PUBLIC_URL": "http://give.example.org"})
+    assert create_app(settings | {"PUBLIC_URL": "https://give.example.org"})
+
+
+def test_behind_a_trusted_proxy_the_client_address_is_the_forwarded_one(app_config):
+    app = create_app(app_config | {"TRUSTED_PROXIES": 1})
+
+    @app.get("/whoami")
+    def whoami():
+        from flask import request
+
+        return f"{request.remote_addr} {request.scheme}"
+
+    response = app.test_client().get(
+        "/whoami", headers={"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
+    )
+    assert response.get_data(as_text=True) == "203.0.113.9 https"
+
+
+def test_thank_you_page_says_confirming_when_stripe_cannot_be_read(app, client, sandbox):
+    from donations.payments import StripeGateway
+
+    post_donation(client, amount="5")
+    gift = db.session.scalar(sa.select(Gift))
+    sandbox.pay(gift.stripe_checkout_session_id)
+    app.extensions["stripe_gateway"] = StripeGateway("sk_test_platform", _closed_port())
+    response = client.get(f"/thanks?session_id={gift.stripe_checkout_session_id}")
+    assert response.status_code == 200
+    assert "Confirming…" in response.get_data(as_text=True)
+    assert gift.status == "pending"

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.exc import IntegrityError
 
 from donations.extensions import db
 from donations.models import Donor, Gift, GiftStatus, Reminder
@@ -34,12 +35,21 @@ class GiftChoice:
 
 
 def find_or_create_donor(email: str, name: str = "") -> Donor:
-    """The donor with this address (case-insensitive), created if new."""
+    """The donor with this address (case-insensitive), created if new.
+
+    Two first gifts from one new address at the same moment both try the insert; the
+    loser's savepoint rolls back and it reads the winner's row.
+    """
     email = email.strip().lower()
-    donor = db.session.scalar(sa.select(Donor).where(Donor.email == email))
+    query = sa.select(Donor).where(Donor.email == email)
+    donor = db.session.scalar(query)
     if donor is None:
-        donor = Donor(email=email, name=name)
-        db.session.add(donor)
+        try:
+            with db.session.begin_nested():
+                donor = Donor(email=email, name=name)
+                db.session.add(donor)
+        except IntegrityError:
+            donor = db.session.scalar(query)
     elif name and not donor.name:
         donor.name = name
     return donor
@@ -48,8 +58,9 @@ def find_or_create_donor(email: str, name: str = "") -> Donor:
 def start_gift(choice: GiftChoice, success_url: str, cancel_url: str) -> tuple[Gift, str]:
     """Create the gift and its Checkout Session; return the gift and the page to send to.
 
-    The gift is committed only once Stripe has answered, so a Stripe failure
-    (``GatewayError``) leaves no half-written gift behind.
+    The pending gift is committed before Stripe is called, so no database lock is held
+    during the network call; if Stripe fails (``GatewayError``) the gift is deleted again
+    (and the donor, if this was their first), leaving nothing half-written behind.
     """
     donor = find_or_create_donor(choice.email, choice.name)
     gift = Gift(
@@ -63,8 +74,8 @@ def start_gift(choice: GiftChoice, success_url: str, cancel_url: str) -> tuple[G
         reminder_id=_reminder_id(choice.reminder_token),
     )
     db.session.add(gift)
+    db.session.commit()
     try:
-        db.session.flush()
         organization = current_app.config["ORGANIZATION_NAME"]
         session = gateway().create_checkout_session(
             gift_id=gift.id,
@@ -77,12 +88,23 @@ def start_gift(choice: GiftChoice, success_url: str, cancel_url: str) -> tuple[G
             cancel_url=cancel_url,
             idempotency_key=f"checkout-{uuid.uuid4()}",
         )
-        gift.stripe_checkout_session_id = session.id
-        db.session.commit()
     except BaseException:
         db.session.rollback()
+        _forget(gift)
         raise
+    gift.stripe_checkout_session_id = session.id
+    db.session.commit()
     return gift, session.url or ""
+
+
+def _forget(gift: Gift) -> None:
+    """Delete a gift whose checkout never opened, and its donor if it has no other gift."""
+    donor = gift.donor
+    db.session.delete(gift)
+    db.session.flush()
+    if not db.session.scalar(sa.select(Gift.id).where(Gift.donor_id == donor.id).limit(1)):
+        db.session.delete(donor)
+    db.session.commit()
 
 
 def _reminder_id(token: str) -> int | None:

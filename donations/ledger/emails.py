@@ -7,6 +7,7 @@ Each email carries a dedupe key, so replays and duplicates never send it twice.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -30,27 +31,46 @@ def receipt_context(payment: Payment, *, renewal: bool | None = None) -> dict[st
             )
         )
         renewal = first_id is not None and payment.id != first_id
-    return _gift_context(gift) | {
-        "amount": payment.amount,
-        "currency": payment.currency,
-        "date": as_utc(payment.created_at).date().isoformat(),
-        "payment_reference": payment.stripe_id,
-        "renewal": renewal,
-    }
+    return _receipt_context(
+        gift, payment.stripe_id, payment.amount, payment.currency, payment.created_at, renewal
+    )
 
 
-def queue_receipt(payment: Payment, *, renewal: bool) -> None:
-    """Queue the receipt for a newly recorded charge (once per charge)."""
-    gift = payment.gift
+def queue_receipt(
+    gift: Gift,
+    *,
+    stripe_id: str,
+    amount: int,
+    currency: str,
+    created_at: datetime,
+    renewal: bool,
+) -> None:
+    """Queue the receipt for a newly recorded charge (once per charge).
+
+    It takes the charge's values rather than a ``Payment``: the ledger writes charges with
+    a Core insert and never loads them back.
+    """
     queued = outbox.enqueue(
         gift.donor.email,
         "receipt",
-        receipt_context(payment, renewal=renewal),
-        dedupe_key=f"receipt:{payment.stripe_id}",
+        _receipt_context(gift, stripe_id, amount, currency, created_at, renewal),
+        dedupe_key=f"receipt:{stripe_id}",
         gift_id=gift.id,
     )
     if queued is not None:
-        note(f"gift {gift.id}: receipt queued for {payment.stripe_id}")
+        note(f"gift {gift.id}: receipt queued for {stripe_id}")
+
+
+def _receipt_context(
+    gift: Gift, stripe_id: str, amount: int, currency: str, created_at: datetime, renewal: bool
+) -> dict[str, Any]:
+    return _gift_context(gift) | {
+        "amount": amount,
+        "currency": currency,
+        "date": as_utc(created_at).date().isoformat(),
+        "payment_reference": stripe_id,
+        "renewal": renewal,
+    }
 
 
 def queue_refund_notice(refund: Payment, charge: Payment) -> None:

@@ -35,14 +35,15 @@ def receive(event: Event, payload: bytes | None = None) -> Outcome:
     ``payload`` is the body as received (kept verbatim); without it the event is re-encoded.
     """
     try:
-        row_id = _insert(event, payload)
-        if row_id is None:
-            row = _locked_row(event.id)
-            if row.processed_at is not None:
-                db.session.rollback()
-                return Outcome.DUPLICATE
-            row_id = row.id
-        _apply(row_id, event)
+        row = _claim(event, payload)
+        if row is None:
+            db.session.rollback()
+            return Outcome.DUPLICATE
+        gift = apply_event(event)
+        if gift is not None and gift.id != row.gift_id:
+            db.session.connection().execute(
+                sa.update(_TABLE).where(_TABLE.c.id == row.id).values(gift_id=gift.id)
+            )
         db.session.commit()
         return Outcome.APPLIED
     except Exception as error:
@@ -87,13 +88,35 @@ def recent_events(*, failed: bool = False, limit: int = 20) -> list[StripeEvent]
     return list(db.session.scalars(query.limit(limit)))
 
 
-def _insert(event: Event, payload: bytes | None = None) -> int | None:
-    """Insert the inbox row; its id, or None if it was there already."""
+def _claim(event: Event, payload: bytes | None = None) -> sa.Row | None:
+    """Store the event as applied, or claim its unapplied row; (id, gift_id) or None.
+
+    One ``INSERT … ON CONFLICT (stripe_id) DO UPDATE … WHERE processed_at IS NULL``: a new
+    event or an earlier failure comes back (locked, so a concurrent delivery of the same
+    event waits for this transaction), an applied one comes back empty, so a duplicate
+    costs one statement. The row is written as applied (``processed_at``, one more
+    attempt) before its handler runs: the handler is in the same transaction, so the row
+    reads as applied only if it commits; a failure rolls it back and ``_keep_failure``
+    stores it unapplied. The row's ``gift_id`` is written after the handler has locked
+    the gift: a reference to the gift written first would take a ``KEY SHARE`` lock on
+    it and deadlock two concurrent events about one gift.
+    """
+    values = {f"p_{name}": value for name, value in _values(event, payload).items()}
+    values["p_processed_at"] = utcnow()
+    return db.session.connection().execute(_statement("claim"), values).first()
+
+
+def _insert(event: Event, payload: bytes | None = None) -> None:
+    """Insert the inbox row unless it is there already."""
+    db.session.connection().execute(_statement("insert"), _values(event, payload))
+
+
+def _values(event: Event, payload: bytes | None) -> dict:
     if payload is None:
         text = json.dumps(event.raw, separators=(",", ":"))
     else:
         text = payload.decode("utf-8")
-    values = {
+    return {
         "stripe_id": event.id,
         "type": event.type[:100],
         "object_id": event.object_id[:255],
@@ -101,17 +124,63 @@ def _insert(event: Event, payload: bytes | None = None) -> int | None:
         "payload": text,
         "stripe_created": event.created,
         "received_at": utcnow(),
-        "attempts": 0,
         "error": "",
     }
-    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-    statement = (
-        dialect.insert(StripeEvent)
-        .values(values)
-        .on_conflict_do_nothing(index_elements=["stripe_id"])
-        .returning(StripeEvent.id)
+
+
+def _statement(kind: str) -> sa.Insert:
+    """The dialect's claiming upsert or plain insert-if-missing, built once per dialect."""
+    name = db.session.get_bind().dialect.name
+    statement = _STATEMENTS.get((name, kind))
+    if statement is None:
+        dialect = postgresql if name == "postgresql" else sqlite
+        if kind == "claim":
+            statement = _claim_statement(dialect)
+        else:
+            statement = dialect.insert(_TABLE).on_conflict_do_nothing(index_elements=["stripe_id"])
+        _STATEMENTS[(name, kind)] = statement
+    return statement
+
+
+def _claim_statement(dialect) -> sa.Insert:
+    columns = (*_COLUMNS, "processed_at")
+    insert = dialect.insert(_TABLE).values(
+        {name: sa.bindparam(f"p_{name}", type_=_TABLE.c[name].type) for name in columns}
+        | {"attempts": 1}
     )
-    return db.session.scalar(statement)
+    return insert.on_conflict_do_update(
+        index_elements=["stripe_id"],
+        set_={
+            "attempts": _TABLE.c.attempts + 1,
+            "processed_at": insert.excluded.processed_at,
+            "error": "",
+        },
+        where=_TABLE.c.processed_at.is_(None),
+    ).returning(_TABLE.c.id, _TABLE.c.gift_id)
+
+
+_TABLE = StripeEvent.__table__
+_COLUMNS = (
+    "stripe_id",
+    "type",
+    "object_id",
+    "livemode",
+    "payload",
+    "stripe_created",
+    "received_at",
+    "error",
+)
+_STATEMENTS: dict[tuple[str, str], sa.Insert] = {}
+_MARK_APPLIED = (
+    sa.update(_TABLE)
+    .where(_TABLE.c.id == sa.bindparam("row_id"))
+    .values(
+        attempts=_TABLE.c.attempts + 1,
+        processed_at=sa.bindparam("processed_at"),
+        error="",
+        gift_id=sa.func.coalesce(sa.bindparam("gift_id", type_=sa.Integer), _TABLE.c.gift_id),
+    )
+)
 
 
 def _locked_row(stripe_id: str) -> StripeEvent | None:
@@ -125,14 +194,10 @@ def _locked_row(stripe_id: str) -> StripeEvent | None:
 
 def _apply(row_id: int, event: Event) -> None:
     gift = apply_event(event)
-    values = {
-        "attempts": StripeEvent.attempts + 1,
-        "processed_at": utcnow(),
-        "error": "",
-    }
-    if gift is not None:
-        values["gift_id"] = gift.id
-    db.session.execute(sa.update(StripeEvent).where(StripeEvent.id == row_id).values(values))
+    db.session.connection().execute(
+        _MARK_APPLIED,
+        {"row_id": row_id, "processed_at": utcnow(), "gift_id": gift.id if gift else None},
+    )
 
 
 def _keep_failure(event: Event, error: Exception, payload: bytes | None = None) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
 from donations.extensions import db
@@ -104,52 +105,93 @@ def record_charge(
     invoice_id: str | None = None,
     payment_intent_id: str | None = None,
     charge_id: str | None = None,
-) -> Payment | None:
+) -> int | None:
     """Record money received for a locked gift, once per Stripe id; queue its receipt.
 
-    Returns the new row, or None when it was already recorded (missing Stripe ids are
-    filled in on the existing row, since some events carry more of them than others).
+    Returns the new row's id, or None when it was already recorded (missing Stripe ids
+    are filled in on the existing row, since some events carry more of them than others).
+    The row is written with one ``INSERT … ON CONFLICT (stripe_id) DO NOTHING`` that also
+    answers whether the gift had an earlier charge (a renewal): this runs for every
+    payment webhook, and the unique index is what keeps concurrent duplicates out.
     """
-    with db.session.no_autoflush:
-        related = db.session.scalars(
-            sa.select(Payment).where(
-                sa.or_(
-                    Payment.stripe_id == stripe_id,
-                    sa.and_(Payment.gift_id == gift.id, Payment.kind == PaymentKind.CHARGE),
-                )
-            )
-        ).all()
-    existing = next((p for p in related if p.stripe_id == stripe_id), None)
-    if existing is not None:
-        fill = {
-            name: value
-            for name, value in (
-                ("stripe_invoice_id", invoice_id),
-                ("stripe_payment_intent_id", payment_intent_id),
-                ("stripe_charge_id", charge_id),
-            )
-            if value and getattr(existing, name) is None
+    inserted = None
+    if amount > 0:
+        values = {
+            "gift_id": gift.id,
+            "kind": PaymentKind.CHARGE,
+            "amount": amount,
+            "currency": currency or gift.currency,
+            "stripe_id": stripe_id,
+            "stripe_invoice_id": invoice_id,
+            "stripe_payment_intent_id": payment_intent_id,
+            "stripe_charge_id": charge_id,
+            "created_at": from_timestamp(created) or utcnow(),
+            "other_gift_id": gift.id,
+            "other_stripe_id": stripe_id,
         }
-        update(existing, f"payment {stripe_id}", **fill)
+        inserted = db.session.connection().execute(_charge_insert(), values).first()
+    if inserted is None:
+        _fill_ids(
+            stripe_id,
+            stripe_invoice_id=invoice_id,
+            stripe_payment_intent_id=payment_intent_id,
+            stripe_charge_id=charge_id,
+        )
         return None
-    if amount <= 0:
-        return None
-    payment = Payment(
-        gift=gift,
-        kind=PaymentKind.CHARGE,
-        amount=amount,
-        currency=currency or gift.currency,
+    note(f"gift {gift.id}: payment {stripe_id} of {amount} {values['currency']} recorded")
+    mark_paid(gift, values["created_at"])
+    emails.queue_receipt(
+        gift,
         stripe_id=stripe_id,
-        stripe_invoice_id=invoice_id,
-        stripe_payment_intent_id=payment_intent_id,
-        stripe_charge_id=charge_id,
-        created_at=from_timestamp(created) or utcnow(),
+        amount=amount,
+        currency=values["currency"],
+        created_at=values["created_at"],
+        renewal=bool(inserted.renewal),
     )
-    db.session.add(payment)
-    note(f"gift {gift.id}: payment {stripe_id} of {amount} {payment.currency} recorded")
-    mark_paid(gift, payment.created_at)
-    emails.queue_receipt(payment, renewal=bool(related))
-    return payment
+    return inserted.id
+
+
+def _fill_ids(stripe_id: str, **ids: str | None) -> None:
+    """Fill in the Stripe ids an already recorded payment is missing."""
+    with db.session.no_autoflush:
+        existing = payment_by_stripe_id(stripe_id)
+    if existing is None:
+        return
+    fill = {name: value for name, value in ids.items() if value and getattr(existing, name) is None}
+    update(existing, f"payment {stripe_id}", **fill)
+
+
+def _charge_insert() -> sa.Insert:
+    """``INSERT … ON CONFLICT DO NOTHING RETURNING id, renewal`` for the session's dialect.
+
+    ``renewal`` excludes the row's own Stripe id, so it reads the same whether or not the
+    database lets the subquery see the row being inserted.
+    """
+    name = db.session.get_bind().dialect.name
+    statement = _CHARGE_INSERTS.get(name)
+    if statement is None:
+        table = Payment.__table__
+        earlier = table.alias("earlier")
+        renewal = (
+            sa.exists()
+            .where(
+                earlier.c.gift_id == sa.bindparam("other_gift_id"),
+                earlier.c.kind == PaymentKind.CHARGE.value,
+                earlier.c.stripe_id != sa.bindparam("other_stripe_id"),
+            )
+            .label("renewal")
+        )
+        dialect = postgresql if name == "postgresql" else sqlite
+        statement = (
+            dialect.insert(table)
+            .on_conflict_do_nothing(index_elements=["stripe_id"])
+            .returning(table.c.id, renewal)
+        )
+        _CHARGE_INSERTS[name] = statement
+    return statement
+
+
+_CHARGE_INSERTS: dict[str, sa.Insert] = {}
 
 
 def mark_paid(gift: Gift, paid_at: datetime) -> None:

@@ -186,7 +186,8 @@ def recurring_revenue(figures: dict[str, CurrencyFigures]) -> int:
     )
     for currency, month_sum, year_sum, count in db.session.execute(query):
         item = figures.setdefault(currency, CurrencyFigures(currency))
-        item.mrr = int(month_sum or 0) + round(int(year_sum or 0) / 12)
+        # annual/12 rounded half up, in integers: money never goes through a float
+        item.mrr = int(month_sum or 0) + (int(year_sum or 0) * 2 + 12) // 24
         item.arr = int(month_sum or 0) * 12 + int(year_sum or 0)
         item.recurring_gifts = count
     donors = sa.select(sa.func.count(sa.distinct(Gift.donor_id))).where(running)

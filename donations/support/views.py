@@ -56,35 +56,44 @@ def _page_defaults() -> dict:
     return cached
 
 
-def _prefill(values) -> dict:
-    """The reader's choices from a query string or a posted form, cleaned for display."""
+def _prefill(values, *, keep_mistyped: bool = False) -> dict:
+    """The reader's choices from a query string or a posted form, cleaned for display.
+
+    An amount that is not money is dropped, unless the form is shown again with its error
+    (``keep_mistyped``), so the reader sees what they typed next to the message.
+    """
     frequency = values.get("frequency", "once")
     if frequency not in choices.FREQUENCIES:
         frequency = "once"
     currency = (values.get("currency") or "").upper()
     if currency not in choices.currencies():
         currency = choices.default_currency()
-    amount = (values.get("other_amount") or "").strip() or (values.get("amount") or "").strip()
+    typed = (values.get("other_amount") or "").strip() or (values.get("amount") or "").strip()
+    mistyped = ""
     try:
-        amount = as_input(to_minor(amount, currency), currency) if amount else ""
+        amount = as_input(to_minor(typed, currency), currency) if typed else ""
     except InvalidAmount:
-        pass
+        amount, mistyped = "", typed[:32] if keep_mistyped and typed != "other" else ""
     if not amount:
         presets = _page_defaults()["presets"][frequency]
         amount = presets[1]["value"] if len(presets) > 1 else ""
+    source = values.get("source", "")[:32]
     return {
         "frequency": frequency,
         "currency": currency,
-        "amount": amount,
+        "amount": mistyped or amount,
+        "remind_url": url_for(
+            "remind.signup", frequency=frequency, amount=amount, currency=currency, source=source
+        ),
         "email": values.get("email") or session.get("donor_email", ""),
         "name": values.get("name") or session.get("donor_name", ""),
-        "source": values.get("source", ""),
+        "source": source,
         "reminder": values.get("reminder", ""),
     }
 
 
 def _render_form(values, *, errors=None, notice: str = "", status: int = 200):
-    choice = _prefill(values)
+    choice = _prefill(values, keep_mistyped=bool(errors))
     html = render_template(
         "support/index.html",
         choice=choice,
@@ -202,12 +211,14 @@ def _confirm_from_stripe(gift: Gift) -> None:
     db.session.rollback()  # no transaction (or SQLite write lock) held across the network call
     try:
         checkout = gateway().retrieve_checkout_session(session_id)
-    except GatewayError:
-        return
-    if checkout.payment_status == "paid":
-        ledger.apply_checkout_session(checkout)
-        db.session.commit()
-        db.session.refresh(gift)
+        if checkout.payment_status == "paid":
+            ledger.apply_checkout_session(checkout)
+            db.session.commit()
+    except GatewayError as error:
+        # The webhook will record it; the page keeps saying "confirming…" meanwhile.
+        db.session.rollback()
+        current_app.logger.warning("could not confirm %s from Stripe: %s", session_id, error)
+    db.session.refresh(gift)
 
 
 @bp.get("/privacy")
