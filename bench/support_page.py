@@ -13,17 +13,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.harness import serve, wrk_figures  # noqa: E402
+
 HELLO_APP = """
 from flask import Flask
 app = Flask(__name__)
@@ -34,47 +35,6 @@ def hello():
 """
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for(port: int, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise SystemExit(f"server on port {port} did not start")
-
-
-def serve(app_spec: str, port: int, env: dict, cwd: Path) -> subprocess.Popen:
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        app_spec,
-        "--workers",
-        "2",
-        "--worker-class",
-        "sync",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--log-level",
-        "warning",
-    ]
-    process = subprocess.Popen(command, cwd=cwd, env=env)
-    wait_for(port)
-    return process
-
-
-def to_ms(text: str) -> float:
-    value, unit = re.match(r"([\d.]+)(\w+)", text).groups()
-    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-
-
 def load(url: str, seconds: int, connections: int) -> dict:
     subprocess.run(["wrk", "-t1", "-c2", "-d2s", url], capture_output=True, check=True)
     output = subprocess.run(
@@ -83,13 +43,7 @@ def load(url: str, seconds: int, connections: int) -> dict:
         text=True,
         check=True,
     ).stdout
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    return {
-        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
-        "p50": to_ms(re.search(r"^\s+50%\s+(\S+)", output, re.M).group(1)),
-        "p99": to_ms(re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1)),
-        "errors": int(non_2xx.group(1)) if non_2xx else 0,
-    }
+    return wrk_figures(output)
 
 
 def main() -> None:
@@ -119,8 +73,8 @@ def main() -> None:
     servers = {}
     try:
         for name, spec, cwd in (("hello", "hello:app", workdir), ("support", "app:app", ROOT)):
-            port = free_port()
-            servers[name] = (serve(spec, port, env, cwd), f"http://127.0.0.1:{port}/")
+            server, port = serve(spec, env, cwd)
+            servers[name] = (server, f"http://127.0.0.1:{port}/")
         rounds: dict[str, list[dict]] = {name: [] for name in servers}
         for _ in range(args.rounds):
             for name, (_server, url) in servers.items():

@@ -21,7 +21,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.harness import serve, wrk_figures  # noqa: E402
 
 SECRET = "whsec_bench_secret"
 SHAPES = ROOT / "sandbox" / "acacia_shapes.json"
@@ -191,44 +192,6 @@ def prepare_database(url: str, gifts: int) -> list[int]:
     return ids
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def serve(app_spec: str, env: dict) -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        app_spec,
-        "--workers",
-        "2",
-        "--worker-class",
-        "sync",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--log-level",
-        "warning",
-    ]
-    process = subprocess.Popen(command, cwd=ROOT, env=env)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return process, port
-        time.sleep(0.1)
-    process.kill()
-    raise SystemExit(f"{app_spec} did not start")
-
-
-def to_ms(text: str) -> float:
-    value, unit = re.match(r"([\d.]+)(\w+)", text).groups()
-    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-
-
 def run_wrk(port: int, script: Path, payloads: Path, seconds: int, connections: int) -> dict:
     threads = 2
     output = subprocess.run(
@@ -249,15 +212,7 @@ def run_wrk(port: int, script: Path, payloads: Path, seconds: int, connections: 
         text=True,
         check=True,
     ).stdout
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    return {
-        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
-        "requests": int(re.search(r"(\d+) requests in", output).group(1)),
-        "p50": to_ms(re.search(r"^\s+50%\s+(\S+)", output, re.M).group(1)),
-        "p99": to_ms(re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1)),
-        "errors": int(non_2xx.group(1)) if non_2xx else 0,
-        "wrapped": int(re.search(r"wrapped: (\d+)", output).group(1)),
-    }
+    return wrk_figures(output) | {"wrapped": int(re.search(r"wrapped: (\d+)", output).group(1))}
 
 
 def main() -> None:
@@ -306,7 +261,7 @@ def main() -> None:
     for endpoint, (spec, unique, duplicated) in plan.items():
         if endpoint == "bare":
             unique, duplicated = bare_events[:unique_bare], bare_events[unique_bare:]
-        server, port = serve(spec, env)
+        server, port = serve(spec, env, ROOT)
         try:
             write_payloads(workdir / "warmup.txt", warmup, duplicates=False)
             run_wrk(port, script, workdir / "warmup.txt", 1, 2)

@@ -27,6 +27,7 @@ def create_app(config: dict | None = None) -> Flask:
         manage,
         payments,
         remind,
+        security,
         staff,
         stripe_cli,
         support,
@@ -39,6 +40,7 @@ def create_app(config: dict | None = None) -> Flask:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     extensions.init_app(app)
+    security.init_app(app)
     templating.init_app(app)
     payments.init_app(app)
     errors.init_app(app)

@@ -10,7 +10,6 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from flask_talisman import Talisman
 from flask_wtf import CSRFProtect
 from sqlalchemy import event
 from sqlalchemy.orm import DeclarativeBase
@@ -27,8 +26,6 @@ migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address)
-talisman = Talisman()
-
 #: pages shown to every reader on every article view, and Stripe's webhooks (signed, and
 #: answered 4xx/5xx by their own rules): never rate limited, and skipped before the
 #: limiter's own checks, which cost a third of the support page's time
@@ -43,18 +40,6 @@ def _is_unlimited() -> bool:
     return request.endpoint in UNLIMITED_POSTS
 
 
-#: scripts and styles only from our own origin; images may be data: URIs (inline SVG logos)
-CONTENT_SECURITY_POLICY = {
-    "default-src": "'self'",
-    "img-src": "'self' data:",
-    "style-src": "'self' 'unsafe-inline'",
-    "script-src": "'self'",
-    "object-src": "'none'",
-    "base-uri": "'self'",
-    "frame-ancestors": "'none'",
-}
-
-
 def init_app(app: Flask) -> None:
     """Bind every extension to ``app``."""
     from donations import models  # noqa: F401  (registers the tables on db.metadata)
@@ -67,17 +52,6 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)
-    production = app.config.get("ENV_NAME") == "production"
-    talisman.init_app(
-        app,
-        force_https=False,  # TLS ends at the proxy; HSTS tells browsers to stay on HTTPS
-        strict_transport_security=production,
-        frame_options="DENY",
-        content_security_policy=CONTENT_SECURITY_POLICY,
-        session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
-        session_cookie_http_only=True,
-        session_cookie_samesite="Lax",
-    )
     if uri.startswith("sqlite"):
         with app.app_context():
             event.listen(db.engine, "connect", _sqlite_connect)
@@ -92,4 +66,4 @@ def _sqlite_connect(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-__all__ = ["Base", "csrf", "db", "limiter", "login_manager", "migrate", "talisman"]
+__all__ = ["Base", "csrf", "db", "limiter", "login_manager", "migrate"]

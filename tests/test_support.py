@@ -339,11 +339,18 @@ def test_an_unexpected_error_shows_the_styled_500_page(app):
     assert "RuntimeError" not in html
 
 
-def test_production_needs_an_https_public_url(app_config):
-    settings = app_config | {"ENV_NAME": "production", "SECRET_KEY": "a-real-secret-value"}
+def test_production_needs_an_https_public_url(app_config, monkeypatch):
+    monkeypatch.setenv("DONATIONS_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "a-real-secret-value")
+    settings = {k: v for k, v in app_config.items() if k not in ("SECRET_KEY", "PUBLIC_URL")}
+    monkeypatch.setenv("PUBLIC_URL", "http://give.example.org")
     with pytest.raises(RuntimeError, match="PUBLIC_URL"):
-        create_app(settings | {"PUBLIC_URL": "http://give.example.org"})
-    assert create_app(settings | {"PUBLIC_URL": "https://give.example.org"})
+        create_app(settings)
+    monkeypatch.setenv("PUBLIC_URL", "https://give.example.org")
+    app = create_app(settings)
+    response = app.test_client().get("/privacy")
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+    assert app.config["SESSION_COOKIE_SECURE"] is True
 
 
 def test_behind_a_trusted_proxy_the_client_address_is_the_forwarded_one(app_config):

@@ -17,7 +17,7 @@ from flask import (
 from flask_wtf.csrf import generate_csrf
 
 from donations import ledger
-from donations.extensions import CONTENT_SECURITY_POLICY, db, talisman
+from donations.extensions import db
 from donations.giving import GiftChoice, start_gift
 from donations.models import Gift, GiftStatus
 from donations.money import InvalidAmount, as_input, format_money, to_minor
@@ -82,9 +82,7 @@ def _prefill(values, *, keep_mistyped: bool = False) -> dict:
         "frequency": frequency,
         "currency": currency,
         "amount": mistyped or amount,
-        "remind_url": url_for(
-            "remind.signup", frequency=frequency, amount=amount, currency=currency, source=source
-        ),
+        "valid_amount": amount,
         "email": values.get("email") or session.get("donor_email", ""),
         "name": values.get("name") or session.get("donor_name", ""),
         "source": source,
@@ -92,11 +90,23 @@ def _prefill(values, *, keep_mistyped: bool = False) -> dict:
     }
 
 
+def _remind_url(choice: dict) -> str:
+    """ "Remind me later", carrying the reader's choice to the reminder form."""
+    return url_for(
+        "remind.signup",
+        frequency=choice["frequency"],
+        amount=choice["valid_amount"],
+        currency=choice["currency"],
+        source=choice["source"],
+    )
+
+
 def _render_form(values, *, errors=None, notice: str = "", status: int = 200):
     choice = _prefill(values, keep_mistyped=bool(errors))
     html = render_template(
         "support/index.html",
         choice=choice,
+        remind_url=_remind_url(choice),
         errors=errors or {},
         notice=notice,
         csrf_token=generate_csrf(),
@@ -123,6 +133,7 @@ def _cached_form(values, notice: str):
         html = render_template(
             "support/index.html",
             choice=choice,
+            remind_url=_remind_url(choice),
             errors={},
             notice=notice,
             csrf_token=CSRF_PLACEHOLDER,
@@ -227,11 +238,8 @@ def privacy():
 
 
 @bp.get("/appeal")
-@talisman(
-    frame_options=None,
-    content_security_policy=CONTENT_SECURITY_POLICY | {"frame-ancestors": "*"},
-)
 def appeal_box():
-    """The end-of-article box, embeddable in an iframe on any newsroom page."""
+    """The end-of-article box, embeddable in an iframe on any newsroom page (see
+    ``security.FRAMEABLE_ENDPOINTS``)."""
     choice = _prefill(request.args)
     return render_template("support/appeal.html", choice=choice, **_page_defaults())

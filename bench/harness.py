@@ -1,0 +1,53 @@
+"""What the HTTP benchmarks share: serve an app under gunicorn, load it with wrk, read
+wrk's figures."""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def serve(app_spec: str, env: dict, cwd: Path, workers: int = 2) -> tuple[subprocess.Popen, int]:
+    """Start gunicorn (sync workers) on a free port; return the process and the port."""
+    port = free_port()
+    command = [
+        *(sys.executable, "-m", "gunicorn", app_spec),
+        *("--workers", str(workers), "--worker-class", "sync"),
+        *("--bind", f"127.0.0.1:{port}", "--log-level", "warning"),
+    ]
+    process = subprocess.Popen(command, cwd=cwd, env=env)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return process, port
+        time.sleep(0.1)
+    process.kill()
+    raise SystemExit(f"{app_spec} did not start")
+
+
+def to_ms(text: str) -> float:
+    value, unit = re.match(r"([\d.]+)(us|ms|s|m)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def wrk_figures(output: str) -> dict:
+    """Requests/s, p50/p99 latency (ms), request count and non-2xx count of a wrk run."""
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        "requests": int(re.search(r"(\d+) requests in", output).group(1)),
+        "p50": to_ms(re.search(r"^\s+50%\s+(\S+)", output, re.M).group(1)),
+        "p99": to_ms(re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1)),
+        "errors": int(non_2xx.group(1)) if non_2xx else 0,
+    }
