@@ -64,6 +64,17 @@ def event_for(obj: dict[str, Any], type_: str, *, created: int | None = None) ->
     }
 
 
+def post_applied(client, event: dict[str, Any]) -> None:
+    """Post a signed event that must be applied (200), then forget cached rows."""
+    response = post_event(client, event)
+    assert response.status_code == 200, response.json
+    db.session.expire_all()
+
+
+def checkout_session_of(sandbox, gift: Gift) -> dict[str, Any]:
+    return sandbox_get(sandbox, f"/v1/checkout/sessions/{gift.stripe_checkout_session_id}")
+
+
 def sandbox_get(sandbox, path: str, **params) -> dict[str, Any]:
     """GET a Stripe API path from the sandbox as JSON."""
     response = sandbox.http.get(f"{sandbox.url}{path}", params=params, auth=(sandbox.api_key, ""))

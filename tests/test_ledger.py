@@ -11,33 +11,24 @@ from donations.extensions import db
 from donations.models import GiftStatus, Reminder, ReminderStatus, utcnow
 from donations.payments import gateway
 from tests.helpers_events import (
+    checkout_session_of,
     event_for,
     give,
     give_and_pay,
     only_event,
     outbox,
     payments_of,
-    post_event,
+    post_applied,
     sandbox_events,
     sandbox_get,
 )
 
 
-def _applied(client, event) -> None:
-    response = post_event(client, event)
-    assert response.status_code == 200, response.json
-    db.session.expire_all()
-
-
-def _session(sandbox, gift) -> dict:
-    return sandbox_get(sandbox, f"/v1/checkout/sessions/{gift.stripe_checkout_session_id}")
-
-
 def test_monthly_checkout_activates_the_gift_with_its_first_invoice(client, sandbox):
     gift = give_and_pay(sandbox, "monthly", amount=750, currency="EUR")
-    session = _session(sandbox, gift)
+    session = checkout_session_of(sandbox, gift)
 
-    _applied(client, only_event(sandbox, "checkout.session.completed"))
+    post_applied(client, only_event(sandbox, "checkout.session.completed"))
 
     assert gift.status == GiftStatus.ACTIVE
     assert gift.stripe_subscription_id == session["subscription"]
@@ -51,10 +42,10 @@ def test_monthly_checkout_activates_the_gift_with_its_first_invoice(client, sand
 def test_invoice_paid_before_checkout_completed_records_one_payment(client, sandbox):
     gift = give_and_pay(sandbox, "annual", amount=5000)
 
-    _applied(client, only_event(sandbox, "invoice.paid"))
+    post_applied(client, only_event(sandbox, "invoice.paid"))
     assert gift.status == GiftStatus.ACTIVE
-    _applied(client, only_event(sandbox, "checkout.session.completed"))
-    _applied(client, only_event(sandbox, "invoice.payment_succeeded"))
+    post_applied(client, only_event(sandbox, "checkout.session.completed"))
+    post_applied(client, only_event(sandbox, "invoice.payment_succeeded"))
 
     [payment] = payments_of(gift)
     assert payment.amount == 5000 and payment.stripe_charge_id is not None
@@ -64,10 +55,10 @@ def test_invoice_paid_before_checkout_completed_records_one_payment(client, sand
 
 def test_each_renewal_is_its_own_payment_with_its_own_receipt(client, sandbox):
     gift = give_and_pay(sandbox, "monthly", amount=1000)
-    _applied(client, only_event(sandbox, "checkout.session.completed"))
+    post_applied(client, only_event(sandbox, "checkout.session.completed"))
     renewal = sandbox.renew(gift.stripe_subscription_id)
 
-    _applied(client, only_event(sandbox, "invoice.paid", renewal["id"]))
+    post_applied(client, only_event(sandbox, "invoice.paid", renewal["id"]))
 
     assert [p.stripe_id for p in payments_of(gift)][1] == renewal["id"]
     assert sum(p.amount for p in payments_of(gift)) == 2000
@@ -77,11 +68,11 @@ def test_each_renewal_is_its_own_payment_with_its_own_receipt(client, sandbox):
 
 def test_a_failed_renewal_makes_the_gift_past_due_and_tells_the_donor(client, sandbox):
     gift = give_and_pay(sandbox, "monthly", amount=1000, email="late@example.org")
-    _applied(client, only_event(sandbox, "checkout.session.completed"))
+    post_applied(client, only_event(sandbox, "checkout.session.completed"))
     sandbox.fail_next_renewal(gift.stripe_subscription_id)
     failed = sandbox.renew(gift.stripe_subscription_id)
 
-    _applied(client, only_event(sandbox, "invoice.payment_failed", failed["id"]))
+    post_applied(client, only_event(sandbox, "invoice.payment_failed", failed["id"]))
 
     assert gift.status == GiftStatus.PAST_DUE
     [email] = outbox("renewal_failed")
@@ -92,7 +83,7 @@ def test_a_failed_renewal_makes_the_gift_past_due_and_tells_the_donor(client, sa
     assert len(payments_of(gift)) == 1
 
     renewed = sandbox.renew(gift.stripe_subscription_id)
-    _applied(client, only_event(sandbox, "invoice.paid", renewed["id"]))
+    post_applied(client, only_event(sandbox, "invoice.paid", renewed["id"]))
 
     assert gift.status == GiftStatus.ACTIVE
     assert len(payments_of(gift)) == 2
@@ -100,10 +91,10 @@ def test_a_failed_renewal_makes_the_gift_past_due_and_tells_the_donor(client, sa
 
 def test_a_late_failure_for_an_invoice_paid_since_changes_nothing(client, sandbox):
     gift = give_and_pay(sandbox, "monthly", amount=1000)
-    _applied(client, only_event(sandbox, "checkout.session.completed"))
+    post_applied(client, only_event(sandbox, "checkout.session.completed"))
     invoice = sandbox_get(sandbox, f"/v1/invoices/{payments_of(gift)[0].stripe_id}")
 
-    _applied(client, event_for(invoice | {"status": "open"}, "invoice.payment_failed"))
+    post_applied(client, event_for(invoice | {"status": "open"}, "invoice.payment_failed"))
 
     assert gift.status == GiftStatus.ACTIVE
     assert outbox("renewal_failed") == []
@@ -111,34 +102,34 @@ def test_a_late_failure_for_an_invoice_paid_since_changes_nothing(client, sandbo
 
 def test_subscription_updated_after_deleted_leaves_the_gift_cancelled(client, sandbox):
     gift = give_and_pay(sandbox, "monthly", amount=1000)
-    _applied(client, only_event(sandbox, "checkout.session.completed"))
+    post_applied(client, only_event(sandbox, "checkout.session.completed"))
     sandbox.renew(gift.stripe_subscription_id)
     gateway().cancel_subscription(gift.stripe_subscription_id, at_period_end=False)
 
-    _applied(client, only_event(sandbox, "customer.subscription.deleted"))
+    post_applied(client, only_event(sandbox, "customer.subscription.deleted"))
     for event in sandbox_events(
         sandbox, "customer.subscription.updated", "customer.subscription.created"
     ):
-        _applied(client, event)
+        post_applied(client, event)
 
     assert gift.status == GiftStatus.CANCELLED and gift.cancelled_at is not None
 
 
 def test_without_the_subscription_at_hand_the_newest_stripe_state_wins(client, sandbox):
     gift = give_and_pay(sandbox, "monthly", amount=1000)
-    _applied(client, only_event(sandbox, "checkout.session.completed"))
+    post_applied(client, only_event(sandbox, "checkout.session.completed"))
     gone = sandbox_get(sandbox, f"/v1/subscriptions/{gift.stripe_subscription_id}")
     sandbox.reset()
     now = int(time.time()) + 100
     yearly = _with_price(gone, 12000, "year")
 
-    _applied(client, event_for(yearly, "customer.subscription.updated", created=now + 2))
-    _applied(client, event_for(gone, "customer.subscription.updated", created=now + 1))
+    post_applied(client, event_for(yearly, "customer.subscription.updated", created=now + 2))
+    post_applied(client, event_for(gone, "customer.subscription.updated", created=now + 1))
 
     assert (gift.amount, gift.frequency) == (12000, "annual")
     ended = gone | {"status": "canceled", "canceled_at": now + 3, "ended_at": now + 3}
-    _applied(client, event_for(ended, "customer.subscription.deleted", created=now + 3))
-    _applied(client, event_for(yearly, "customer.subscription.updated", created=now + 4))
+    post_applied(client, event_for(ended, "customer.subscription.deleted", created=now + 3))
+    post_applied(client, event_for(yearly, "customer.subscription.updated", created=now + 4))
     assert gift.status == GiftStatus.CANCELLED
 
 
@@ -157,12 +148,12 @@ def _with_price(sub: dict, amount: int, interval: str) -> dict:
 def test_payment_intent_succeeded_alone_marks_a_one_time_gift_paid(client, sandbox):
     gift = give_and_pay(sandbox, amount=1500)
 
-    _applied(client, only_event(sandbox, "payment_intent.succeeded"))
+    post_applied(client, only_event(sandbox, "payment_intent.succeeded"))
 
     assert gift.status == GiftStatus.PAID
     [payment] = payments_of(gift)
     assert payment.stripe_id == gift.stripe_payment_intent_id and payment.stripe_charge_id
-    _applied(client, only_event(sandbox, "checkout.session.completed"))
+    post_applied(client, only_event(sandbox, "checkout.session.completed"))
     assert len(payments_of(gift)) == 1 and len(outbox("receipt")) == 1
 
 
@@ -182,12 +173,12 @@ def test_a_failed_payment_attempt_fails_a_pending_gift_but_never_a_paid_one(clie
     assert declined.status_code == 402
     failure = only_event(sandbox, "payment_intent.payment_failed")
 
-    _applied(client, failure)
+    post_applied(client, failure)
     assert gift.status == GiftStatus.FAILED
 
     sandbox.pay(gift.stripe_checkout_session_id, email=gift.donor.email)
-    _applied(client, only_event(sandbox, "checkout.session.completed"))
-    _applied(client, failure | {"id": f"evt_again_{uuid.uuid4().hex[:8]}"})
+    post_applied(client, only_event(sandbox, "checkout.session.completed"))
+    post_applied(client, failure | {"id": f"evt_again_{uuid.uuid4().hex[:8]}"})
     assert gift.status == GiftStatus.PAID
 
 
@@ -195,7 +186,7 @@ def test_an_expired_checkout_abandons_the_pending_gift(client, sandbox):
     gift = give(amount=500)
     gateway().expire_checkout_session(gift.stripe_checkout_session_id)
 
-    _applied(client, only_event(sandbox, "checkout.session.expired"))
+    post_applied(client, only_event(sandbox, "checkout.session.expired"))
 
     assert gift.status == GiftStatus.ABANDONED
     assert payments_of(gift) == [] and outbox() == []
@@ -216,7 +207,7 @@ def test_the_first_payment_converts_the_reminder_that_led_to_the_gift(client, sa
     gift.reminder_id = reminder.id
     db.session.commit()
 
-    _applied(client, only_event(sandbox, "checkout.session.completed"))
+    post_applied(client, only_event(sandbox, "checkout.session.completed"))
 
     reminder = db.session.get(Reminder, reminder.id)
     assert reminder.status == ReminderStatus.CONVERTED and reminder.converted_at is not None
@@ -224,7 +215,7 @@ def test_the_first_payment_converts_the_reminder_that_led_to_the_gift(client, sa
 
 def test_staff_cancel_through_apply_subscription_is_recorded_at_once(client, sandbox):
     gift = give_and_pay(sandbox, "monthly", amount=1000)
-    _applied(client, only_event(sandbox, "checkout.session.completed"))
+    post_applied(client, only_event(sandbox, "checkout.session.completed"))
 
     sub = gateway().cancel_subscription(gift.stripe_subscription_id, at_period_end=True)
     assert ledger.apply_subscription(sub).id == gift.id

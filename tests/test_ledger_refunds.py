@@ -12,24 +12,15 @@ from donations.mail import render_email
 from donations.models import GiftStatus
 from donations.payments import gateway
 from tests.helpers_events import (
+    checkout_session_of,
     give_and_pay,
     only_event,
     outbox,
     payments_of,
-    post_event,
+    post_applied,
     sandbox_events,
     sandbox_get,
 )
-
-
-def _applied(client, event) -> None:
-    response = post_event(client, event)
-    assert response.status_code == 200, response.json
-    db.session.expire_all()
-
-
-def _session(sandbox, gift) -> dict:
-    return sandbox_get(sandbox, f"/v1/checkout/sessions/{gift.stripe_checkout_session_id}")
 
 
 def _rendered(template: str, context: dict) -> tuple[str, str, str]:
@@ -43,18 +34,18 @@ def _rendered(template: str, context: dict) -> tuple[str, str, str]:
 
 def test_full_and_partial_refunds_are_negative_rows_and_the_net_is_right(client, sandbox):
     gift = give_and_pay(sandbox, amount=5000)
-    _applied(client, only_event(sandbox, "checkout.session.completed"))
+    post_applied(client, only_event(sandbox, "checkout.session.completed"))
     pi = gift.stripe_payment_intent_id
 
     first = gateway().create_refund(payment_intent_id=pi, amount=1000, idempotency_key="r1")
     for event in sandbox_events(sandbox, "refund.created", "charge.refunded"):
-        _applied(client, event)
+        post_applied(client, event)
     assert gift.status == GiftStatus.PAID
     assert sum(p.amount for p in payments_of(gift)) == 4000
 
     second = gateway().create_refund(payment_intent_id=pi, idempotency_key="r2")
     for event in sandbox_events(sandbox, "refund.created", "charge.refunded"):
-        _applied(client, event)
+        post_applied(client, event)
 
     charge, *refunds = payments_of(gift)
     assert [(r.kind, r.amount, r.stripe_id) for r in refunds] == [
@@ -69,28 +60,28 @@ def test_full_and_partial_refunds_are_negative_rows_and_the_net_is_right(client,
 
 def test_a_refund_before_its_payment_records_the_payment_first(client, sandbox):
     gift = give_and_pay(sandbox, amount=2000)
-    session = _session(sandbox, gift)
+    session = checkout_session_of(sandbox, gift)
     refund = gateway().create_refund(
         payment_intent_id=session["payment_intent"], idempotency_key="early"
     )
 
-    _applied(client, only_event(sandbox, "refund.created"))
+    post_applied(client, only_event(sandbox, "refund.created"))
 
     charge, refund_row = payments_of(gift)
     assert (charge.stripe_id, charge.amount) == (session["payment_intent"], 2000)
     assert (refund_row.stripe_id, refund_row.amount) == (refund.id, -2000)
     assert gift.status == GiftStatus.REFUNDED
     assert len(outbox("receipt")) == 1 and len(outbox("refund_notice")) == 1
-    _applied(client, only_event(sandbox, "checkout.session.completed"))
+    post_applied(client, only_event(sandbox, "checkout.session.completed"))
     assert len(payments_of(gift)) == 2 and gift.status == GiftStatus.REFUNDED
 
 
 def test_a_refunded_renewal_arriving_first_records_its_invoice_then_the_refund(client, sandbox):
     gift = give_and_pay(sandbox, "monthly", amount=800)
-    invoice = sandbox_get(sandbox, f"/v1/invoices/{_session(sandbox, gift)['invoice']}")
+    invoice = sandbox_get(sandbox, f"/v1/invoices/{checkout_session_of(sandbox, gift)['invoice']}")
     gateway().create_refund(charge_id=invoice["charge"], amount=300, idempotency_key="inv")
 
-    _applied(client, only_event(sandbox, "charge.refunded"))
+    post_applied(client, only_event(sandbox, "charge.refunded"))
 
     charge, refund = payments_of(gift)
     assert (charge.stripe_id, charge.amount, refund.amount) == (invoice["id"], 800, -300)
@@ -99,14 +90,14 @@ def test_a_refunded_renewal_arriving_first_records_its_invoice_then_the_refund(c
 
 def test_a_dispute_flags_the_payment_and_the_gift(client, sandbox):
     gift = give_and_pay(sandbox, amount=2500)
-    _applied(client, only_event(sandbox, "checkout.session.completed"))
+    post_applied(client, only_event(sandbox, "checkout.session.completed"))
     pi = sandbox_get(sandbox, f"/v1/payment_intents/{gift.stripe_payment_intent_id}")
     charge_id = (
         pi["latest_charge"] if isinstance(pi["latest_charge"], str) else pi["latest_charge"]["id"]
     )
     sandbox.dispute(charge_id)
 
-    _applied(client, only_event(sandbox, "charge.dispute.created"))
+    post_applied(client, only_event(sandbox, "charge.dispute.created"))
 
     [payment] = payments_of(gift)
     assert payment.disputed and gift.disputed and payment.stripe_charge_id == charge_id
@@ -123,7 +114,7 @@ def test_public_functions_and_webhooks_together_record_each_fact_once(client, sa
     db.session.commit()
 
     for event in sandbox_events(sandbox):
-        _applied(client, event)
+        post_applied(client, event)
 
     assert [p.amount for p in payments_of(gift)] == [3000, -500]
     assert ledger.record_refund(refund) is None
@@ -132,7 +123,7 @@ def test_public_functions_and_webhooks_together_record_each_fact_once(client, sa
 
 def test_receipts_render_with_what_the_donor_needs(app, client, sandbox):
     gift = give_and_pay(sandbox, "monthly", amount=750, currency="EUR", name="Ann Example")
-    _applied(client, only_event(sandbox, "checkout.session.completed"))
+    post_applied(client, only_event(sandbox, "checkout.session.completed"))
     [receipt] = outbox("receipt")
     context = json.loads(receipt.context)
     assert {"donor_name", "amount", "currency", "frequency", "date", "gift_id"} <= set(context)
@@ -148,13 +139,13 @@ def test_receipts_render_with_what_the_donor_needs(app, client, sandbox):
 
 def test_refund_and_renewal_failed_emails_render(app, client, sandbox):
     gift = give_and_pay(sandbox, "monthly", amount=1000)
-    _applied(client, only_event(sandbox, "checkout.session.completed"))
+    post_applied(client, only_event(sandbox, "checkout.session.completed"))
     sandbox.fail_next_renewal(gift.stripe_subscription_id)
     failed = sandbox.renew(gift.stripe_subscription_id)
-    _applied(client, only_event(sandbox, "invoice.payment_failed", failed["id"]))
+    post_applied(client, only_event(sandbox, "invoice.payment_failed", failed["id"]))
     invoice = sandbox_get(sandbox, f"/v1/invoices/{payments_of(gift)[0].stripe_id}")
     gateway().create_refund(charge_id=invoice["charge"], amount=400, idempotency_key="render")
-    _applied(client, only_event(sandbox, "refund.created"))
+    post_applied(client, only_event(sandbox, "refund.created"))
     [failed_email] = outbox("renewal_failed")
     [refund_email] = outbox("refund_notice")
 
