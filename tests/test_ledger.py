@@ -226,3 +226,34 @@ def test_staff_cancel_through_apply_subscription_is_recorded_at_once(client, san
     ledger.apply_subscription(sub)
     db.session.commit()
     assert gift.status == GiftStatus.CANCELLED
+
+
+def test_a_paid_checkout_is_recorded_alike_by_the_webhook_and_the_thank_you_page(client, sandbox):
+    # on PostgreSQL the webhook takes its own two-statement path (ledger/fast.py)
+    by_webhook = give_and_pay(sandbox, amount=1200, email="a@example.org", name="Ann")
+    by_page = give_and_pay(sandbox, amount=1200, email="b@example.org", name="Ann")
+
+    event = only_event(sandbox, "checkout.session.completed", by_webhook.stripe_checkout_session_id)
+    post_applied(client, event)
+    session = gateway().retrieve_checkout_session(by_page.stripe_checkout_session_id)
+    ledger.apply_checkout_session(session)
+    db.session.commit()
+
+    def recorded(gift):
+        db.session.refresh(gift)
+        [payment] = payments_of(gift)
+        [receipt] = [email for email in outbox("receipt") if email.gift_id == gift.id]
+        context = json.loads(receipt.context)
+        return (
+            gift.status,
+            gift.paid_at == payment.created_at,
+            gift.stripe_payment_intent_id == payment.stripe_id == payment.stripe_payment_intent_id,
+            (payment.kind, payment.amount, payment.currency, payment.stripe_charge_id),
+            (payment.stripe_invoice_id, payment.reason, payment.disputed),
+            (receipt.to == gift.donor.email, receipt.status, receipt.dedupe_key.split(":")[0]),
+            {k: v for k, v in context.items() if k not in ("gift_id", "payment_reference")}
+            | {"donor_email": None},
+        )
+
+    assert recorded(by_webhook) == recorded(by_page)
+    assert recorded(by_webhook)[0] == GiftStatus.PAID

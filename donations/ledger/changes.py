@@ -59,12 +59,12 @@ def update(obj: Any, label: str, **values: Any) -> bool:
             same = old == value
         if not same:
             setattr(obj, name, value)
-            note(f"{label}: {name} {_show(old)} → {_show(value)}")
+            note(f"{label}: {name} {shown(old)} → {shown(value)}")
             changed = True
     return changed
 
 
-def _show(value: Any) -> str:
+def shown(value: Any) -> str:
     if isinstance(value, datetime):
         return as_utc(value).isoformat(timespec="seconds")
     return str(value)

@@ -64,7 +64,20 @@ def queue_receipt(
 def _receipt_context(
     gift: Gift, stripe_id: str, amount: int, currency: str, created_at: datetime, renewal: bool
 ) -> dict[str, Any]:
-    return _gift_context(gift) | {
+    return receipt_context_for(gift, gift.donor, stripe_id, amount, currency, created_at, renewal)
+
+
+def receipt_context_for(
+    gift: Any,
+    donor: Any,
+    stripe_id: str,
+    amount: int,
+    currency: str,
+    created_at: datetime,
+    renewal: bool,
+) -> dict[str, Any]:
+    """The receipt context from a gift and donor as rows or objects (the hot path has rows)."""
+    return _gift_context(gift, donor) | {
         "amount": amount,
         "currency": currency,
         "date": as_utc(created_at).date().isoformat(),
@@ -114,11 +127,12 @@ def queue_renewal_failed(gift: Gift, invoice_id: str, amount: int, currency: str
         note(f"gift {gift.id}: renewal-failed email queued for {invoice_id}")
 
 
-def _gift_context(gift: Gift) -> dict[str, Any]:
+def _gift_context(gift: Any, donor: Any = None) -> dict[str, Any]:
     period_end = as_utc(gift.current_period_end)
+    donor = gift.donor if donor is None else donor
     return {
-        "donor_name": gift.donor.name,
-        "donor_email": gift.donor.email,
+        "donor_name": donor.name,
+        "donor_email": donor.email,
         "gift_id": gift.id,
         "frequency": gift.frequency,
         "gift_amount": gift.amount,

@@ -131,7 +131,7 @@ def record_charge(
         }
         inserted = db.session.connection().execute(_charge_insert(), values).first()
     if inserted is None:
-        _fill_ids(
+        fill_ids(
             stripe_id,
             stripe_invoice_id=invoice_id,
             stripe_payment_intent_id=payment_intent_id,
@@ -151,7 +151,7 @@ def record_charge(
     return inserted.id
 
 
-def _fill_ids(stripe_id: str, **ids: str | None) -> None:
+def fill_ids(stripe_id: str, **ids: str | None) -> None:
     """Fill in the Stripe ids an already recorded payment is missing."""
     with db.session.no_autoflush:
         existing = payment_by_stripe_id(stripe_id)
