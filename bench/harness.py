@@ -1,5 +1,5 @@
-"""What the HTTP benchmarks share: serve an app under gunicorn, load it with wrk, read
-wrk's figures."""
+"""What the benchmarks share: a scratch PostgreSQL database, an app served by gunicorn,
+load from wrk and its figures."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import psycopg
 
 
 def free_port() -> int:
@@ -51,3 +53,20 @@ def wrk_figures(output: str) -> dict:
         "p99": to_ms(re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1)),
         "errors": int(non_2xx.group(1)) if non_2xx else 0,
     }
+
+
+def ensure_database(url: str, reseed: bool = False) -> bool:
+    """Create the PostgreSQL database named in ``url`` if missing (dropping it first with
+    ``reseed``); True when it was created empty."""
+    name = url.rsplit("/", 1)[1]
+    admin = url.replace("postgresql+psycopg://", "postgresql://").rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as connection:
+        exists = connection.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
+        ).fetchone()
+        if exists and reseed:
+            connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+            exists = None
+        if not exists:
+            connection.execute(f'CREATE DATABASE "{name}"')
+    return not exists

@@ -1,12 +1,13 @@
 """Benchmark: how fast do 1 and 2 worker processes send 10,000 due reminders?
 
-    python bench/reminders.py --database-url postgresql+psycopg://postgres@127.0.0.1/bench
+    python bench/reminders.py [--database-url postgresql+psycopg://postgres@127.0.0.1/bench_reminders]
 
 Each run empties the reminders table, inserts N due reminders, starts the workers (separate
 processes, each with its own app and connection, as ``flask worker`` would run), and counts
 what reaches a local SMTP sink (aiosmtpd, in this process). Prints reminders per second
 and duplicates (must be 0). The target is 10,000 in under 20 s with 2 workers. The database
-must be a scratch one: its tables are created if missing and the reminders emptied.
+must be a scratch one (created if missing): its tables are created if missing and the
+reminders emptied.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from aiosmtpd.controller import Controller
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.harness import ensure_database  # noqa: E402
 from donations import create_app, worker  # noqa: E402
 from donations.extensions import db  # noqa: E402
 from donations.models import Reminder  # noqa: E402
@@ -124,13 +126,16 @@ def main() -> None:
     parser.add_argument(
         "--database-url",
         default=os.environ.get(
-            "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1/bench"
+            "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/bench_reminders"
         ),
     )
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args()
+    if not args.database_url.startswith("postgresql"):
+        raise SystemExit("give --database-url postgresql+psycopg://... (a scratch database)")
+    ensure_database(args.database_url)
 
     sink = CountingSink()
     with socket.socket() as probe:

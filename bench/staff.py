@@ -26,11 +26,11 @@ import sys
 import time
 from pathlib import Path
 
-import psycopg
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.harness import ensure_database  # noqa: E402
 from donations import create_app  # noqa: E402
 from donations.extensions import db  # noqa: E402
 from donations.models import StaffUser  # noqa: E402
@@ -41,19 +41,6 @@ DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_staff"
 TARGETS = {"dashboard": 150, "first page": 30, "deep filtered page": 30, "donor page": 30}
 
 #: indexes asked of models/core.py (see /tmp/staff_index_requests.txt); created here
-#: until they land, a no-op once create_all() makes them
-PROPOSED_INDEXES = [
-    "CREATE INDEX IF NOT EXISTS ix_payments_created_cover ON payments "
-    "(created_at) INCLUDE (currency, amount)",
-    "CREATE INDEX IF NOT EXISTS ix_payments_refunded ON payments (refunded_payment_id)",
-    "CREATE INDEX IF NOT EXISTS ix_gifts_amount_id ON gifts (amount, id)",
-    "CREATE INDEX IF NOT EXISTS ix_gifts_cancelled_at ON gifts (cancelled_at)",
-    "CREATE INDEX IF NOT EXISTS ix_gifts_updated_at ON gifts (updated_at)",
-    "CREATE INDEX IF NOT EXISTS ix_gifts_recurring_running ON gifts "
-    "(frequency, currency, amount, donor_id) "
-    "WHERE status IN ('active', 'past_due') AND frequency IN ('monthly', 'annual')",
-]
-
 SEED = [
     """INSERT INTO donors (id, email, name, locale, created_at)
        SELECT n, 'donor' || n || '@example.org', 'Donor ' || n, 'en',
@@ -133,22 +120,6 @@ SEED = [
 ]
 
 
-def ensure_database(url: str, reseed: bool) -> bool:
-    """Create the database if missing; True when it must be seeded."""
-    name = url.rsplit("/", 1)[1]
-    admin = url.replace("postgresql+psycopg://", "postgresql://").rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as connection:
-        exists = connection.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
-        ).fetchone()
-        if exists and reseed:
-            connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-            exists = None
-        if not exists:
-            connection.execute(f'CREATE DATABASE "{name}"')
-    return not exists
-
-
 def seed(app) -> None:
     started = time.perf_counter()
     db.create_all()
@@ -158,14 +129,6 @@ def seed(app) -> None:
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(sa.text("VACUUM ANALYZE"))
     print(f"seeded in {time.perf_counter() - started:.1f} s")
-
-
-def create_indexes() -> None:
-    with db.engine.begin() as connection:
-        for statement in PROPOSED_INDEXES:
-            connection.execute(sa.text(statement))
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.execute(sa.text("ANALYZE"))
 
 
 def signed_in_client(app):
@@ -249,7 +212,6 @@ def main() -> None:
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--reseed", action="store_true")
-    parser.add_argument("--no-proposed-indexes", action="store_true")
     parser.add_argument("--export-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.export_child:
@@ -261,8 +223,6 @@ def main() -> None:
     with app.app_context():
         if fresh:
             seed(app)
-        if not args.no_proposed_indexes:
-            create_indexes()
         count = db.session.scalar(sa.text("SELECT count(*) FROM payments"))
         donors = db.session.scalar(sa.text("SELECT count(*) FROM donors"))
         print(f"{count:,} payments, {donors:,} donors; {args.runs} runs per page")

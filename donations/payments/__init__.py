@@ -33,6 +33,11 @@ def gateway() -> StripeGateway:
     return built
 
 
+def livemode() -> bool:
+    """Whether the configured key is a live one, read without loading the Stripe SDK."""
+    return current_app.config["STRIPE_SECRET_KEY"].startswith(("sk_live_", "rk_live_"))
+
+
 def __getattr__(name: str):
     if name == "StripeGateway":
         from donations.payments.stripe_gateway import StripeGateway
@@ -41,4 +46,11 @@ def __getattr__(name: str):
     raise AttributeError(name)
 
 
-__all__ = ["GatewayError", "GatewayUnavailable", "InvalidWebhook", "StripeGateway", "gateway"]
+__all__ = [
+    "GatewayError",
+    "GatewayUnavailable",
+    "InvalidWebhook",
+    "StripeGateway",
+    "gateway",
+    "livemode",
+]

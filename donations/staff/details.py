@@ -19,7 +19,7 @@ from donations.models import (
     Reminder,
     StripeEvent,
 )
-from donations.payments import gateway
+from donations.payments import livemode
 
 DASHBOARD_PATHS = {
     "pi_": "payments",
@@ -37,7 +37,7 @@ def stripe_url(object_id: str | None) -> str | None:
     """The Stripe dashboard page of an object (test mode unless the keys are live)."""
     if not object_id:
         return None
-    base = "https://dashboard.stripe.com/" + ("" if gateway().livemode else "test/")
+    base = "https://dashboard.stripe.com/" + ("" if livemode() else "test/")
     for prefix, path in DASHBOARD_PATHS.items():
         if object_id.startswith(prefix):
             return f"{base}{path}/{object_id}"
