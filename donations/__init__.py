@@ -20,6 +20,14 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
     settings.check_production_safety(app.config)
+    if (
+        app.config["ENV_NAME"] == "production"
+        and app.config["RATELIMIT_STORAGE_URI"] == "memory://"
+    ):
+        app.logger.warning(
+            "RATELIMIT_STORAGE_URI is memory://: each web process counts rate limits on its "
+            "own; use redis://… when running several"
+        )
 
     from donations import (
         errors,

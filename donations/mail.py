@@ -117,6 +117,18 @@ def describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"[:1000]
 
 
+def smtp_address(address: str) -> str:
+    """An address as SMTP needs it: an internationalised domain in its ASCII (IDNA) form.
+
+    A non-ASCII local part stays as it is and is sent with SMTPUTF8; a server without
+    that extension refuses it, and the worker marks that email failed.
+    """
+    local, _, domain = address.rpartition("@")
+    if domain and not domain.isascii():
+        domain = domain.encode("idna").decode("ascii")
+    return f"{local}@{domain}" if local else address
+
+
 class SmtpSender:
     """One SMTP connection for a batch of messages.
 
@@ -175,11 +187,14 @@ class SmtpSender:
         assert self._smtp is not None
         sender = _parse_sender(str(message["From"]))[1]
         recipients = [
-            address
+            smtp_address(address)
             for _, address in getaddresses(message.get_all("To", []) + message.get_all("Cc", []))
         ]
+        options = [] if all(r.isascii() for r in recipients) else ["SMTPUTF8"]
         try:
-            self._smtp.sendmail(sender, recipients, message.as_bytes(policy=WIRE))
+            self._smtp.sendmail(
+                sender, recipients, message.as_bytes(policy=WIRE), mail_options=options
+            )
         except CONNECTION_ERRORS:
             self._drop()
             raise

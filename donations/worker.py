@@ -121,12 +121,29 @@ def _claim(model, pending: str, now: datetime, limit: int) -> list:
     return list(db.session.scalars(statement))
 
 
+def _give_up_on_abandoned(model, now: datetime) -> None:
+    """Fail rows whose claims keep expiring (each time a worker died while sending them),
+    so one poisonous email cannot crash worker after worker forever."""
+    db.session.execute(
+        sa.update(model)
+        .where(
+            model.status == "sending",
+            model.next_attempt_at <= now,
+            model.attempts >= int(setting("WORKER_MAX_ATTEMPTS")),
+        )
+        .values(status="failed", last_error="Gave up: the worker stopped while sending it.")
+        .execution_options(synchronize_session=False)
+    )
+
+
 def claim(now: datetime, limit: int) -> tuple[list[Job], int]:
     """Claim up to ``limit`` due rows (outbox first) and commit; return jobs and suppressed.
 
     The rows are detached before the commit, so rendering afterwards needs no query and
     holds no lock.
     """
+    for model in (OutboxEmail, Reminder):
+        _give_up_on_abandoned(model, now)
     outbox = _claim(OutboxEmail, OutboxStatus.PENDING, now, limit)
     rows = _claim(Reminder, ReminderStatus.SCHEDULED, now, limit - len(outbox))
     suppressed = reminders.suppress_if_gave([row.id for row in rows], now)
@@ -188,6 +205,12 @@ def _send(jobs: list[Job], lease_end: float) -> _Outcome:
                     outcome.smtp_error = f"SMTP server unavailable: {job.error}"
                     outcome.released.extend(sendable[index + 1 :])
                     break
+            except (UnicodeError, ValueError) as error:
+                # this message cannot be sent as it is (e.g. an address no SMTP encoding
+                # can carry): fail it for good, never the whole batch
+                job.error = f"Cannot send to this address: {error}"[:1000]
+                job.permanent = True
+                outcome.failed.append(job)
             else:
                 outcome.sent.append(job)
     finally:

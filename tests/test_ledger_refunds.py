@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+from dataclasses import replace
 
 from donations import ledger
 from donations.extensions import db
@@ -154,3 +155,25 @@ def test_refund_and_renewal_failed_emails_render(app, client, sandbox):
 
     assert "could not be renewed" in failed_subject and "$10.00" in failed_text
     assert "$4.00" in refund_subject and "$4.00 of your $10.00 gift" in refund_text
+
+
+def test_a_pending_refund_counts_once_it_succeeds_and_a_failed_one_is_reversed(client, sandbox):
+    gift = give_and_pay(sandbox, amount=2000)
+    post_applied(client, only_event(sandbox, "checkout.session.completed"))
+    refund = gateway().create_refund(
+        payment_intent_id=gift.stripe_payment_intent_id, idempotency_key="pending"
+    )
+
+    assert ledger.record_refund(replace(refund, status="pending")) is None
+    assert sum(p.amount for p in payments_of(gift)) == 2000
+
+    assert ledger.record_refund(refund) is not None  # succeeded
+    db.session.flush()
+    assert sum(p.amount for p in payments_of(gift)) == 0 and gift.status == GiftStatus.REFUNDED
+
+    for _ in range(2):  # Stripe reports the refund failed, twice
+        ledger.record_refund(replace(refund, status="failed"))
+    db.session.commit()
+    rows = [(p.kind, p.amount, p.stripe_id) for p in payments_of(gift)]
+    assert rows[1:] == [("refund", -2000, refund.id), ("refund", 2000, f"{refund.id}:reversed")]
+    assert sum(p.amount for p in payments_of(gift)) == 2000 and gift.status == GiftStatus.PAID

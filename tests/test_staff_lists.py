@@ -154,6 +154,20 @@ def test_bad_filter_input_is_a_form_error_not_a_crash(gifts, client):
     assert "Not a valid decimal value" in response.text
     reversed_dates = client.get("/staff/gifts?date_from=2025-02-01&date_to=2025-01-01")
     assert "The end date is before the start date." in reversed_dates.text
+    for huge in ("Infinity", "1e30", "NaN"):
+        for url in (f"/staff/gifts?amount_min={huge}", f"/staff/gifts.csv?amount_max={huge}"):
+            assert client.get(url).status_code == 400, url
+
+
+def test_a_cursor_with_numbers_out_of_range_restarts_the_list(gifts, client):
+    import base64
+    import json
+
+    make_staff()
+    sign_in(client)
+    cursor = base64.urlsafe_b64encode(json.dumps([10**30, 10**30]).encode()).decode()
+    response = client.get(f"/staff/gifts?sort=amount_desc&cursor={cursor}")
+    assert response.status_code == 200
 
 
 def test_donor_list_search_and_donor_page(gifts, client):

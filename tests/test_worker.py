@@ -279,3 +279,35 @@ def _reminder_context() -> dict:
             }
         )
     )
+
+
+def test_an_internationalised_domain_is_sent_in_its_ascii_form(app, smtp_server):
+    outbox.enqueue("leser@bücher.de", "reminder", _reminder_context())
+    db.session.commit()
+
+    assert worker.run_pending(now=soon()).sent == 1
+    assert smtp_server.recipients == [["leser@xn--bcher-kva.de"]]
+
+
+def test_a_non_ascii_address_is_sent_with_smtputf8_beside_the_others(app, smtp_server):
+    outbox.enqueue("josé@example.org", "reminder", _reminder_context())
+    outbox.enqueue("ana@example.org", "reminder", _reminder_context())
+    db.session.commit()
+
+    result = worker.run_pending(now=soon())
+
+    rows = dict(db.session.execute(sa.select(OutboxEmail.to, OutboxEmail.status)).all())
+    assert rows == {"josé@example.org": "sent", "ana@example.org": "sent"}
+    assert result.sent == 2
+    assert sorted(smtp_server.recipients) == [["ana@example.org"], ["josé@example.org"]]
+
+
+def test_a_row_abandoned_mid_send_too_often_is_given_up(app, smtp_server):
+    remind("poison@example.org")
+    for minutes in (0, 6, 12):  # three workers claimed it and died before recording
+        worker.claim(NOW + timedelta(minutes=minutes), 10)
+
+    assert worker.run_pending(now=NOW + timedelta(minutes=18)).sent == 0
+    row = db.session.scalar(sa.select(Reminder))
+    assert row.status == "failed" and "stopped while sending" in row.last_error
+    assert smtp_server.messages == []

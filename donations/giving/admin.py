@@ -53,6 +53,7 @@ def _lock(gift: Gift) -> None:
     db.session.execute(
         sa.update(Gift.__table__).where(Gift.id == gift.id).values(updated_at=utcnow())
     )
+    db.session.refresh(gift)  # what a concurrent webhook committed while we waited
 
 
 def remaining_refundable(payment: Payment) -> int:

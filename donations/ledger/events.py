@@ -18,6 +18,7 @@ from donations.ledger.records import payment_by_stripe_id
 from donations.ledger.refunds import apply_charge_refunded, apply_dispute, record_refund
 from donations.ledger.subscriptions import refresh_subscription
 from donations.models import Gift
+from donations.payments import gateway
 from donations.payments.types import (
     Charge,
     CheckoutSession,
@@ -61,7 +62,8 @@ def apply_event(event: Event) -> Gift | None:
         case "charge.refunded":
             return apply_charge_refunded(_data(event, Charge))
         case "refund.created" | "refund.updated" | "charge.refund.updated":
-            refund = _data(event, Refund)
+            # the event may be older than the refund's state: read it as it is now
+            refund = gateway().retrieve_refund(_data(event, Refund).id)
             record_refund(refund)
             payment = payment_by_stripe_id(refund.id)
             return payment.gift if payment is not None else None

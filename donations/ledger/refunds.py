@@ -21,14 +21,22 @@ from donations.payments import gateway
 from donations.payments.types import Charge, Dispute, Refund
 
 NOT_REFUNDED = ("failed", "canceled")
+REVERSAL_SUFFIX = ":reversed"
 
 
 def record_refund(refund: Refund) -> Payment | None:
-    """Record a refund as a negative row, once per refund id; idempotent, does not commit.
+    """Record a succeeded refund as a negative row, once per refund id; idempotent, does
+    not commit.
 
-    Returns the new row, or None if it was recorded before, failed, or is not ours.
+    A refund still pending is recorded when Stripe reports it succeeded; one that fails
+    after it was recorded is offset by a reversal row (see ``reverse_refund``). Returns
+    the new row, or None if it was recorded before, is not (or no longer) succeeded, or is
+    not ours.
     """
-    if refund.status in NOT_REFUNDED or payment_by_stripe_id(refund.id) is not None:
+    if refund.status in NOT_REFUNDED:
+        reverse_refund(refund)
+        return None
+    if refund.status != "succeeded" or payment_by_stripe_id(refund.id) is not None:
         return None
     charge = ensure_charge_recorded(refund.charge_id, refund.payment_intent_id)
     if charge is None:
@@ -55,6 +63,40 @@ def record_refund(refund: Refund) -> Payment | None:
     if not gift.is_recurring and net_amount(gift) <= 0:
         update(gift, f"gift {gift.id}", status=GiftStatus.REFUNDED)
     emails.queue_refund_notice(row, charge)
+    return row
+
+
+def reverse_refund(refund: Refund) -> Payment | None:
+    """Offset a recorded refund that Stripe now reports failed or canceled; idempotent.
+
+    The ledger keeps both rows (the refund and its positive reversal), so the net is right
+    and the history shows what happened; a fully refunded one-time gift is paid again.
+    """
+    recorded = payment_by_stripe_id(refund.id)
+    reversal_id = refund.id + REVERSAL_SUFFIX
+    if recorded is None or payment_by_stripe_id(reversal_id) is not None:
+        return None
+    gift = lock_gift_by(recorded.gift_id)
+    if gift is None or payment_by_stripe_id(reversal_id) is not None:
+        return None
+    row = Payment(
+        gift=gift,
+        kind=PaymentKind.REFUND,
+        amount=-recorded.amount,
+        currency=recorded.currency,
+        stripe_id=reversal_id,
+        stripe_invoice_id=recorded.stripe_invoice_id,
+        stripe_payment_intent_id=recorded.stripe_payment_intent_id,
+        stripe_charge_id=recorded.stripe_charge_id,
+        refunded_payment_id=recorded.refunded_payment_id,
+        reason=f"refund {refund.status}"[:64],
+        created_at=utcnow(),
+    )
+    db.session.add(row)
+    db.session.flush()
+    note(f"gift {gift.id}: refund {refund.id} {refund.status}, reversed")
+    if gift.status == GiftStatus.REFUNDED and net_amount(gift) > 0:
+        update(gift, f"gift {gift.id}", status=GiftStatus.PAID)
     return row
 
 

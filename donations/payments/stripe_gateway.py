@@ -294,6 +294,9 @@ class StripeGateway:
     def retrieve_charge(self, charge_id: str) -> Charge:
         return to_charge(self._call(self._client.charges.retrieve, charge_id))
 
+    def retrieve_refund(self, refund_id: str) -> Refund:
+        return to_refund(self._call(self._client.refunds.retrieve, refund_id))
+
     def _list(self, service, converter, since: int) -> Iterator[StripeObject]:
         page = self._call(service.list, params={"created": {"gte": since}, "limit": 100})
         for obj in self._call(page.auto_paging_iter):

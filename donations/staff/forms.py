@@ -34,6 +34,10 @@ def _choices(values) -> list[SelectChoice]:
     return [SelectChoice("", "Any")] + [SelectChoice(str(v), str(v)) for v in values]
 
 
+#: filter amounts in major units: finite and far inside the database's integer range
+AMOUNT_RANGE = NumberRange(0, 10**9, message="Enter an amount between 0 and 1,000,000,000.")
+
+
 class LoginForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=320)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=1000)])
@@ -51,8 +55,8 @@ class GiftFilterForm(FlaskForm):
     frequency = SelectField("Frequency", choices=_choices(Frequency), default="")
     status = SelectField("Status", choices=_choices(GiftStatus), default="")
     currency = SelectField("Currency", choices=_choices([]), default="")
-    amount_min = DecimalField("Min amount", places=None, validators=[Optional(), NumberRange(0)])
-    amount_max = DecimalField("Max amount", places=None, validators=[Optional(), NumberRange(0)])
+    amount_min = DecimalField("Min amount", places=None, validators=[Optional(), AMOUNT_RANGE])
+    amount_max = DecimalField("Max amount", places=None, validators=[Optional(), AMOUNT_RANGE])
     sort = SelectField("Sort", choices=SORTS, default="date_desc")
     cursor = HiddenField()
 

@@ -51,6 +51,10 @@ def encode_cursor(value, row_id: int) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+#: values a cursor may carry into a query (PostgreSQL's bigint range)
+BIGINT_LIMIT = 2**63
+
+
 def decode_cursor(cursor: str | None, *, as_datetime: bool) -> tuple | None:
     """The (sort value, id) inside ``cursor``, or None when absent or not ours."""
     if not cursor:
@@ -62,9 +66,9 @@ def decode_cursor(cursor: str | None, *, as_datetime: bool) -> tuple | None:
             value = datetime.fromisoformat(value)
             if value.tzinfo is None:
                 value = value.replace(tzinfo=UTC)
-        elif not isinstance(value, int):
+        elif not isinstance(value, int) or abs(value) >= BIGINT_LIMIT:
             return None
-        if not isinstance(row_id, int):
+        if not isinstance(row_id, int) or abs(row_id) >= BIGINT_LIMIT:
             return None
     except (ValueError, TypeError, binascii.Error):
         return None
