@@ -257,3 +257,14 @@ def test_a_paid_checkout_is_recorded_alike_by_the_webhook_and_the_thank_you_page
 
     assert recorded(by_webhook) == recorded(by_page)
     assert recorded(by_webhook)[0] == GiftStatus.PAID
+
+
+def test_a_payment_is_dated_when_the_checkout_completed_not_when_it_opened(client, sandbox):
+    gift = give_and_pay(sandbox, amount=900)
+    session = checkout_session_of(sandbox, gift)
+    completed = session["created"] + 3 * 86400  # opened on the 29th, paid on the 1st
+    post_applied(client, event_for(session, "checkout.session.completed", created=completed))
+
+    [payment] = payments_of(gift)
+    assert int(payment.created_at.timestamp()) == completed
+    assert int(gift.paid_at.timestamp()) == completed

@@ -18,11 +18,13 @@ from donations.payments.types import CheckoutSession, Invoice, PaymentIntent
 PAID_SESSION = ("paid", "no_payment_required")
 
 
-def apply_checkout_session(session: CheckoutSession) -> Gift | None:
+def apply_checkout_session(session: CheckoutSession, *, paid_at: int | None = None) -> Gift | None:
     """Record what a Checkout Session says about its gift; idempotent, does not commit.
 
     Completed and paid: the gift is paid (one-time) or active (recurring) with its first
-    payment recorded. Expired: a gift still pending is abandoned.
+    payment recorded, dated ``paid_at`` (the completion event's time; a session carries
+    only when it was opened, which may be the day or month before). Expired: a gift
+    still pending is abandoned.
     """
     gift = lock_gift_by(session.gift_id, checkout_session_id=session.id)
     if gift is None:
@@ -35,7 +37,7 @@ def apply_checkout_session(session: CheckoutSession) -> Gift | None:
     if session.status != "complete" or session.payment_status not in PAID_SESSION:
         return gift
     if session.mode == "subscription" and session.subscription_id:
-        return _apply_subscription_checkout(gift, session)
+        return _apply_subscription_checkout(gift, session, paid_at or session.created)
     if session.payment_intent_id:
         if gift.stripe_payment_intent_id is None:
             update(gift, label, stripe_payment_intent_id=session.payment_intent_id)
@@ -44,13 +46,13 @@ def apply_checkout_session(session: CheckoutSession) -> Gift | None:
             stripe_id=session.payment_intent_id,
             amount=session.amount_total if session.amount_total is not None else gift.amount,
             currency=session.currency,
-            created=session.created,
+            created=paid_at or session.created,
             payment_intent_id=session.payment_intent_id,
         )
     return gift
 
 
-def _apply_subscription_checkout(gift: Gift, session: CheckoutSession) -> Gift:
+def _apply_subscription_checkout(gift: Gift, session: CheckoutSession, paid_at: int) -> Gift:
     if gift.stripe_subscription_id is None:
         update(gift, f"gift {gift.id}", stripe_subscription_id=session.subscription_id)
     if session.invoice_id:
@@ -59,7 +61,7 @@ def _apply_subscription_checkout(gift: Gift, session: CheckoutSession) -> Gift:
             stripe_id=session.invoice_id,
             amount=session.amount_total if session.amount_total is not None else gift.amount,
             currency=session.currency,
-            created=session.created,
+            created=paid_at,
             invoice_id=session.invoice_id,
         )
     else:

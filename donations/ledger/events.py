@@ -45,7 +45,7 @@ def apply_event(event: Event) -> Gift | None:
             | "checkout.session.async_payment_succeeded"
             | "checkout.session.expired"
         ):
-            return apply_checkout_session(_data(event, CheckoutSession))
+            return apply_checkout_session(_data(event, CheckoutSession), paid_at=event.created)
         case "payment_intent.succeeded" | "payment_intent.payment_failed":
             return apply_payment_intent(_data(event, PaymentIntent))
         case "invoice.paid" | "invoice.payment_succeeded":

@@ -83,18 +83,20 @@ def apply(event: Event, row: sa.Row) -> bool:
     amount = session.amount_total if session.amount_total is not None else row.amount
     if amount <= 0:
         return False
-    _record(row.event_row_id, session, row, amount)
+    _record(row.event_row_id, session, row, amount, paid_at=event.created)
     return True
 
 
-def _record(event_row_id: int, session: CheckoutSession, gift: sa.Row, amount: int) -> None:
+def _record(
+    event_row_id: int, session: CheckoutSession, gift: sa.Row, amount: int, *, paid_at: int
+) -> None:
     """The payment, the gift's new state, the receipt and the inbox link, in one statement."""
     stripe_id = session.payment_intent_id
     currency = session.currency or gift.currency
-    created_at = from_timestamp(session.created) or utcnow()
+    created_at = from_timestamp(paid_at or session.created) or utcnow()
     label = f"gift {gift.id}"
     earlier_paid = gift.paid_at is None or as_utc(created_at) < as_utc(gift.paid_at)
-    paid_at = created_at if earlier_paid else gift.paid_at
+    gift_paid_at = created_at if earlier_paid else gift.paid_at
     status = gift.status
     if status in UNPAID:
         status = GiftStatus.PAID if gift.frequency == Frequency.ONCE else GiftStatus.ACTIVE
@@ -120,7 +122,7 @@ def _record(event_row_id: int, session: CheckoutSession, gift: sa.Row, amount: i
             "created_at": created_at,
             "now": now,
             "payment_intent_id": gift.stripe_payment_intent_id or stripe_id,
-            "paid_at": paid_at,
+            "paid_at": gift_paid_at,
             "status": str(status),
             "changes": gift.stripe_payment_intent_id is None,
             "changes_when_paid": status != gift.status or earlier_paid,
@@ -137,7 +139,7 @@ def _record(event_row_id: int, session: CheckoutSession, gift: sa.Row, amount: i
         return
     note(f"{label}: payment {stripe_id} of {amount} {currency} recorded")
     if earlier_paid:
-        note(f"{label}: paid_at {shown(gift.paid_at)} → {shown(paid_at)}")
+        note(f"{label}: paid_at {shown(gift.paid_at)} → {shown(gift_paid_at)}")
     if status != gift.status:
         note(f"{label}: status {gift.status} → {status}")
     if result.email_id is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
@@ -223,7 +224,7 @@ def _confirm_from_stripe(gift: Gift) -> None:
     try:
         checkout = gateway().retrieve_checkout_session(session_id)
         if checkout.payment_status == "paid":
-            ledger.apply_checkout_session(checkout)
+            ledger.apply_checkout_session(checkout, paid_at=int(time.time()))
             db.session.commit()
     except GatewayError as error:
         # The webhook will record it; the page keeps saying "confirming…" meanwhile.
