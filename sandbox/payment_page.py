@@ -215,21 +215,27 @@ def _done(session):
     return _page("Paid", "<h1>Thank you, the payment is complete.</h1>")
 
 
-async def show(request):
+def _open_session(request):
+    """The open session the page is for, or the page to answer instead (404, closed)."""
     session, missing = _session_or_404(request)
     if missing:
-        return missing
+        return None, missing
     if session["status"] != "open":
-        return _closed(session)
+        return None, _closed(session)
+    return session, None
+
+
+async def show(request):
+    session, answer = _open_session(request)
+    if answer:
+        return answer
     return _form(session)
 
 
 async def submit(request):
-    session, missing = _session_or_404(request)
-    if missing:
-        return missing
-    if session["status"] != "open":
-        return _closed(session)
+    session, answer = _open_session(request)
+    if answer:
+        return answer
     form = await request.post()
     values = {
         key: str(form.get(key, "")) for key in ("email", "name", "card_number", "expiry", "cvc")
@@ -250,11 +256,9 @@ async def submit(request):
 
 
 async def authenticate(request):
-    session, missing = _session_or_404(request)
-    if missing:
-        return missing
-    if session["status"] != "open":
-        return _closed(session)
+    session, answer = _open_session(request)
+    if answer:
+        return answer
     pending = session.get("_pending")
     if not pending:
         return _form(session, "Please enter your card details again.", status=400)

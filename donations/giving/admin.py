@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from donations import ledger, outbox
 from donations.extensions import db
+from donations.ledger.records import lock_gift
 from donations.models import (
     AuditLog,
     Gift,
@@ -20,7 +21,6 @@ from donations.models import (
     Payment,
     PaymentKind,
     StaffUser,
-    utcnow,
 )
 from donations.money import format_money
 from donations.payments import gateway
@@ -44,16 +44,11 @@ def _audit(actor: StaffUser | None, action: str, gift: Gift, **fields) -> AuditL
 
 
 def _lock(gift: Gift) -> None:
-    """Take the gift's write lock before calling Stripe, so the webhook Stripe sends
-    meanwhile waits for our commit and then finds the change already recorded.
-
-    An UPDATE rather than SELECT FOR UPDATE: it also takes SQLite's write lock, and on
-    PostgreSQL it is the lock the ledger takes first, so the two queue in the same order.
-    """
-    db.session.execute(
-        sa.update(Gift.__table__).where(Gift.id == gift.id).values(updated_at=utcnow())
-    )
-    db.session.refresh(gift)  # what a concurrent webhook committed while we waited
+    """Take the gift's lock before calling Stripe, so the webhook Stripe sends meanwhile
+    waits for our commit and then finds the change already recorded. It is the ledger's
+    own lock (row lock on PostgreSQL, write lock on SQLite), re-reading the gift as
+    committed by whoever held it before."""
+    lock_gift(Gift.id == gift.id)
 
 
 def remaining_refundable(payment: Payment) -> int:

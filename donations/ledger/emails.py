@@ -50,15 +50,8 @@ def queue_receipt(
     It takes the charge's values rather than a ``Payment``: the ledger writes charges with
     a Core insert and never loads them back.
     """
-    queued = outbox.enqueue(
-        gift.donor.email,
-        "receipt",
-        _receipt_context(gift, stripe_id, amount, currency, created_at, renewal),
-        dedupe_key=f"receipt:{stripe_id}",
-        gift_id=gift.id,
-    )
-    if queued is not None:
-        note(f"gift {gift.id}: receipt queued for {stripe_id}")
+    context = _receipt_context(gift, stripe_id, amount, currency, created_at, renewal)
+    _queue(gift, "receipt", context, stripe_id)
 
 
 def _receipt_context(
@@ -97,15 +90,7 @@ def queue_refund_notice(refund: Payment, charge: Payment) -> None:
         "original_date": as_utc(charge.created_at).date().isoformat(),
         "partial": -refund.amount < charge.amount,
     }
-    queued = outbox.enqueue(
-        gift.donor.email,
-        "refund_notice",
-        context,
-        dedupe_key=f"refund:{refund.stripe_id}",
-        gift_id=gift.id,
-    )
-    if queued is not None:
-        note(f"gift {gift.id}: refund notice queued for {refund.stripe_id}")
+    _queue(gift, "refund_notice", context, refund.stripe_id, key_prefix="refund")
 
 
 def queue_renewal_failed(gift: Gift, invoice_id: str, amount: int, currency: str, fix_url: str):
@@ -116,15 +101,17 @@ def queue_renewal_failed(gift: Gift, invoice_id: str, amount: int, currency: str
         "invoice_reference": invoice_id,
         "fix_url": fix_url,
     }
-    queued = outbox.enqueue(
-        gift.donor.email,
-        "renewal_failed",
-        context,
-        dedupe_key=f"renewal_failed:{invoice_id}",
-        gift_id=gift.id,
-    )
+    _queue(gift, "renewal_failed", context, invoice_id)
+
+
+def _queue(
+    gift: Gift, template: str, context: dict, stripe_id: str, *, key_prefix: str | None = None
+) -> None:
+    """Queue one email to the donor, at most once per (kind, Stripe object)."""
+    key = f"{key_prefix or template}:{stripe_id}"
+    queued = outbox.enqueue(gift.donor.email, template, context, dedupe_key=key, gift_id=gift.id)
     if queued is not None:
-        note(f"gift {gift.id}: renewal-failed email queued for {invoice_id}")
+        note(f"gift {gift.id}: {template.replace('_', ' ')} queued for {stripe_id}")
 
 
 def _gift_context(gift: Any, donor: Any = None) -> dict[str, Any]:

@@ -102,18 +102,21 @@ def _remind_url(choice: dict) -> str:
     )
 
 
-def _render_form(values, *, errors=None, notice: str = "", status: int = 200):
-    choice = _prefill(values, keep_mistyped=bool(errors))
-    html = render_template(
+def _page(choice: dict, *, errors: dict, notice: str, csrf_token: str) -> str:
+    return render_template(
         "support/index.html",
         choice=choice,
         remind_url=_remind_url(choice),
-        errors=errors or {},
+        errors=errors,
         notice=notice,
-        csrf_token=generate_csrf(),
+        csrf_token=csrf_token,
         **_page_defaults(),
     )
-    return html, status
+
+
+def _render_form(values, *, errors=None, notice: str = "", status: int = 200):
+    choice = _prefill(values, keep_mistyped=bool(errors))
+    return _page(choice, errors=errors or {}, notice=notice, csrf_token=generate_csrf()), status
 
 
 def _cached_form(values, notice: str):
@@ -131,16 +134,7 @@ def _cached_form(values, notice: str):
     if html is None:
         if len(cache) >= RENDER_CACHE_SIZE:
             cache.clear()
-        html = render_template(
-            "support/index.html",
-            choice=choice,
-            remind_url=_remind_url(choice),
-            errors={},
-            notice=notice,
-            csrf_token=CSRF_PLACEHOLDER,
-            **_page_defaults(),
-        )
-        cache[key] = html
+        html = cache[key] = _page(choice, errors={}, notice=notice, csrf_token=CSRF_PLACEHOLDER)
     return html.replace(CSRF_PLACEHOLDER, generate_csrf(), 1)
 
 
