@@ -38,6 +38,30 @@ def livemode() -> bool:
     return current_app.config["STRIPE_SECRET_KEY"].startswith(("sk_live_", "rk_live_"))
 
 
+#: Stripe dashboard sections by object id prefix
+_DASHBOARD_SECTIONS = {
+    "pi_": "payments",
+    "ch_": "payments",
+    "py_": "payments",
+    "in_": "invoices",
+    "sub_": "subscriptions",
+    "cus_": "customers",
+    "re_": "refunds",
+    "evt_": "events",
+}
+
+
+def dashboard_url(object_id: str | None) -> str | None:
+    """The payment provider's dashboard page of an object (test mode unless keys are live)."""
+    if not object_id:
+        return None
+    base = "https://dashboard.stripe.com/" + ("" if livemode() else "test/")
+    for prefix, section in _DASHBOARD_SECTIONS.items():
+        if object_id.startswith(prefix):
+            return f"{base}{section}/{object_id}"
+    return None
+
+
 def __getattr__(name: str):
     if name == "StripeGateway":
         from donations.payments.stripe_gateway import StripeGateway
@@ -51,6 +75,7 @@ __all__ = [
     "GatewayUnavailable",
     "InvalidWebhook",
     "StripeGateway",
+    "dashboard_url",
     "gateway",
     "livemode",
 ]

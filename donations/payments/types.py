@@ -45,6 +45,11 @@ class CheckoutSession:
     created: int
     livemode: bool = False
 
+    @property
+    def is_paid(self) -> bool:
+        """Completed, with the money received (or none needed)."""
+        return self.status == "complete" and self.payment_status in ("paid", "no_payment_required")
+
 
 @dataclass(frozen=True)
 class Subscription:

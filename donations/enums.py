@@ -1,0 +1,72 @@
+"""The project's own vocabulary: every column or argument with a fixed set of values.
+
+Defined once here, without imports, so models, the payment boundary and features share
+one spelling. Values are what the database stores (the enum type map in ``db.py``).
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class Frequency(enum.StrEnum):
+    ONCE = "once"
+    MONTHLY = "monthly"
+    ANNUAL = "annual"
+
+    @property
+    def is_recurring(self) -> bool:
+        return self is not Frequency.ONCE
+
+
+RECURRING_FREQUENCIES = (Frequency.MONTHLY, Frequency.ANNUAL)
+
+
+class GiftStatus(enum.StrEnum):
+    PENDING = "pending"  #: checkout started, not paid yet
+    PAID = "paid"  #: one-time gift paid
+    ACTIVE = "active"  #: recurring gift paid and renewing
+    PAST_DUE = "past_due"  #: a renewal failed; Stripe retries
+    CANCELLED = "cancelled"  #: recurring gift ended
+    ABANDONED = "abandoned"  #: checkout expired unpaid
+    FAILED = "failed"  #: payment failed
+    REFUNDED = "refunded"  #: one-time gift fully refunded
+
+
+#: recurring gifts still renewing (MRR, cancellable)
+RUNNING_STATUSES = (GiftStatus.ACTIVE, GiftStatus.PAST_DUE)
+
+
+class PaymentKind(enum.StrEnum):
+    CHARGE = "charge"
+    REFUND = "refund"
+
+
+class OutboxStatus(enum.StrEnum):
+    PENDING = "pending"  #: waiting to be sent (at next_attempt_at)
+    SENDING = "sending"  #: claimed by a worker until next_attempt_at (the lease)
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class ReminderStatus(enum.StrEnum):
+    SCHEDULED = "scheduled"  #: waiting for due_at (or for a retry at next_attempt_at)
+    SENDING = "sending"  #: claimed by a worker until next_attempt_at (the lease)
+    SENT = "sent"
+    CANCELLED = "cancelled"
+    CONVERTED = "converted"
+    FAILED = "failed"
+
+
+class StaffRole(enum.StrEnum):
+    VIEWER = "viewer"
+    ADMIN = "admin"
+
+
+class ActorKind(enum.StrEnum):
+    """Who did what an audit entry records."""
+
+    STAFF = "staff"  #: a signed-in staff user (``staff_user_id``)
+    DONOR = "donor"  #: a donor through their own signed link (``donor_id``)
+    STRIPE = "stripe"  #: a fact Stripe reported
+    SYSTEM = "system"  #: the platform itself (CLI, worker)
