@@ -14,13 +14,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import make_transient_to_detached
 
-from donations.extensions import db
-from donations.models import OutboxEmail, utcnow
-from donations.models.outbox import OutboxStatus
+from donations.db import db, dialect_insert, utcnow
+from donations.enums import OutboxStatus
+from donations.models import OutboxEmail
 
 _TABLE = OutboxEmail.__table__
 
@@ -53,28 +51,11 @@ def enqueue(
         "created_at": now,
         "sent_at": None,
     }
-    email_id = db.session.execute(_insert_statement(), values).scalar()
+    insert = dialect_insert(_TABLE).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    email_id = db.session.execute(insert.returning(_TABLE.c.id), values).scalar()
     if email_id is None:
         return None
     email = OutboxEmail(id=email_id, **values)
     make_transient_to_detached(email)
     db.session.add(email)
     return email
-
-
-def _insert_statement() -> sa.Insert:
-    """The dialect's ``INSERT … ON CONFLICT (dedupe_key) DO NOTHING RETURNING id``."""
-    name = db.session.get_bind().dialect.name
-    statement = _STATEMENTS.get(name)
-    if statement is None:
-        dialect = postgresql if name == "postgresql" else sqlite
-        statement = (
-            dialect.insert(_TABLE)
-            .on_conflict_do_nothing(index_elements=["dedupe_key"])
-            .returning(_TABLE.c.id)
-        )
-        _STATEMENTS[name] = statement
-    return statement
-
-
-_STATEMENTS: dict[str, sa.Insert] = {}

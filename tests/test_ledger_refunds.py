@@ -12,6 +12,7 @@ from donations.extensions import db
 from donations.mail import render_email
 from donations.models import GiftStatus
 from donations.payments import gateway
+from donations.payments.types import RefundStatus
 from tests.helpers_events import (
     checkout_session_of,
     give_and_pay,
@@ -164,7 +165,7 @@ def test_a_pending_refund_counts_once_it_succeeds_and_a_failed_one_is_reversed(c
         payment_intent_id=gift.stripe_payment_intent_id, idempotency_key="pending"
     )
 
-    assert ledger.record_refund(replace(refund, status="pending")) is None
+    assert ledger.record_refund(replace(refund, status=RefundStatus.PENDING)) is None
     assert sum(p.amount for p in payments_of(gift)) == 2000
 
     assert ledger.record_refund(refund) is not None  # succeeded
@@ -172,7 +173,7 @@ def test_a_pending_refund_counts_once_it_succeeds_and_a_failed_one_is_reversed(c
     assert sum(p.amount for p in payments_of(gift)) == 0 and gift.status == GiftStatus.REFUNDED
 
     for _ in range(2):  # Stripe reports the refund failed, twice
-        ledger.record_refund(replace(refund, status="failed"))
+        ledger.record_refund(replace(refund, status=RefundStatus.FAILED))
     db.session.commit()
     rows = [(p.kind, p.amount, p.stripe_id) for p in payments_of(gift)]
     assert rows[1:] == [("refund", -2000, refund.id), ("refund", 2000, f"{refund.id}:reversed")]

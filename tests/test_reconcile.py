@@ -110,9 +110,9 @@ def test_reconcile_refuses_a_date_it_cannot_read(runner, app):
 
 
 def test_reconcile_says_so_when_stripe_is_unreachable(app, runner, sandbox):
-    from donations.payments import StripeGateway
+    from donations.payments.stripe_gateway import StripeGateway
 
-    app.extensions["stripe_gateway"] = StripeGateway("sk_test_platform", "http://127.0.0.1:9")
+    app.extensions["payment_gateway"] = StripeGateway("sk_test_platform", "http://127.0.0.1:9")
 
     result = runner.invoke(args=["stripe", "reconcile", "--since", TODAY])
 

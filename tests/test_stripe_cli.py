@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from donations.payments import StripeGateway
+from donations.payments.stripe_gateway import StripeGateway
 from tests.helpers_events import give_and_pay, only_event, payments_of, post_event, sandbox_get
 
 
@@ -10,10 +10,10 @@ def _fail_one_event(app, client, sandbox):
     """A monthly gift's completion event that failed because Stripe was unreachable."""
     gift = give_and_pay(sandbox, "monthly", amount=600)
     event = only_event(sandbox, "checkout.session.completed", gift.stripe_checkout_session_id)
-    working = app.extensions["stripe_gateway"]
-    app.extensions["stripe_gateway"] = StripeGateway("sk_test_platform", "http://127.0.0.1:9")
+    working = app.extensions["payment_gateway"]
+    app.extensions["payment_gateway"] = StripeGateway("sk_test_platform", "http://127.0.0.1:9")
     assert post_event(client, event).status_code == 500
-    app.extensions["stripe_gateway"] = working
+    app.extensions["payment_gateway"] = working
     return gift, event
 
 
@@ -59,7 +59,7 @@ def test_replay_failed_applies_every_failed_event_once(app, client, runner, sand
 
 def test_replay_that_fails_again_exits_non_zero(app, client, runner, sandbox):
     _gift, event = _fail_one_event(app, client, sandbox)
-    app.extensions["stripe_gateway"] = StripeGateway("sk_test_platform", "http://127.0.0.1:9")
+    app.extensions["payment_gateway"] = StripeGateway("sk_test_platform", "http://127.0.0.1:9")
 
     result = runner.invoke(args=["stripe", "replay", event["id"]])
 

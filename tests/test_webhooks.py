@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from donations.extensions import db
 from donations.models import Gift, GiftStatus, OutboxEmail, Payment, StripeEvent
-from donations.payments import StripeGateway
+from donations.payments.stripe_gateway import StripeGateway
 from tests.helpers_events import (
     encode,
     event_for,
@@ -147,8 +147,8 @@ def test_a_failing_handler_answers_500_keeps_the_error_and_replay_applies_it_onc
     gift = give_and_pay(sandbox, "monthly", amount=700)
     sub = sandbox_get(sandbox, f"/v1/subscriptions/{_subscription_of(sandbox, gift)}")
     event = event_for(sub, "customer.subscription.updated")
-    working = app.extensions["stripe_gateway"]
-    app.extensions["stripe_gateway"] = StripeGateway("sk_test_platform", "http://127.0.0.1:9")
+    working = app.extensions["payment_gateway"]
+    app.extensions["payment_gateway"] = StripeGateway("sk_test_platform", "http://127.0.0.1:9")
 
     first = post_event(client, event)
     second = post_event(client, event)
@@ -160,7 +160,7 @@ def test_a_failing_handler_answers_500_keeps_the_error_and_replay_applies_it_onc
     db.session.refresh(gift)
     assert gift.status == GiftStatus.PENDING
 
-    app.extensions["stripe_gateway"] = working
+    app.extensions["payment_gateway"] = working
     result = runner.invoke(args=["stripe", "replay", event["id"]])
 
     assert result.exit_code == 0, result.output
@@ -180,10 +180,10 @@ def _subscription_of(sandbox, gift: Gift) -> str:
 def test_stripe_retries_a_failed_event_and_it_then_applies(app, client, sandbox):
     gift = give_and_pay(sandbox, "monthly", amount=700)
     event = only_event(sandbox, "checkout.session.completed")
-    working = app.extensions["stripe_gateway"]
-    app.extensions["stripe_gateway"] = StripeGateway("sk_test_platform", "http://127.0.0.1:9")
+    working = app.extensions["payment_gateway"]
+    app.extensions["payment_gateway"] = StripeGateway("sk_test_platform", "http://127.0.0.1:9")
     assert post_event(client, event).status_code == 500
-    app.extensions["stripe_gateway"] = working
+    app.extensions["payment_gateway"] = working
 
     retry = post_event(client, event)
 

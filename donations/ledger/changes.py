@@ -37,13 +37,6 @@ def collecting() -> Iterator[list[str]]:
         _collected.reset(token)
 
 
-def as_utc(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; treat them as the UTC they were stored as."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
-
-
 def from_timestamp(seconds: int | None) -> datetime | None:
     return datetime.fromtimestamp(seconds, UTC) if seconds else None
 
@@ -53,11 +46,7 @@ def update(obj: Any, label: str, **values: Any) -> bool:
     changed = False
     for name, value in values.items():
         old = getattr(obj, name)
-        if isinstance(old, datetime) or isinstance(value, datetime):
-            same = as_utc(old) == as_utc(value)
-        else:
-            same = old == value
-        if not same:
+        if old != value:
             setattr(obj, name, value)
             note(f"{label}: {name} {shown(old)} → {shown(value)}")
             changed = True
@@ -66,5 +55,5 @@ def update(obj: Any, label: str, **values: Any) -> bool:
 
 def shown(value: Any) -> str:
     if isinstance(value, datetime):
-        return as_utc(value).isoformat(timespec="seconds")
+        return value.isoformat(timespec="seconds")
     return str(value)

@@ -7,15 +7,25 @@ Recurring money is recorded from invoices only, never from their PaymentIntents.
 
 from __future__ import annotations
 
+from donations.enums import GiftStatus
 from donations.ledger import emails
 from donations.ledger.changes import update
 from donations.ledger.records import lock_gift_by, payment_by_stripe_id, record_charge
 from donations.ledger.subscriptions import refresh_subscription
-from donations.models import Gift, GiftStatus
+from donations.models import Gift
 from donations.payments import gateway
-from donations.payments.types import CheckoutSession, Invoice, PaymentIntent
+from donations.payments.types import (
+    CheckoutMode,
+    CheckoutSession,
+    CheckoutStatus,
+    Invoice,
+    InvoiceStatus,
+    PaymentIntent,
+    PaymentIntentStatus,
+)
 
-PAID_SESSION = ("paid", "no_payment_required")
+#: invoices Stripe will not collect any more: no "renewal failed" email for them
+CLOSED_UNPAID = (InvoiceStatus.VOID, InvoiceStatus.UNCOLLECTIBLE)
 
 
 def apply_checkout_session(session: CheckoutSession, *, paid_at: int | None = None) -> Gift | None:
@@ -30,13 +40,13 @@ def apply_checkout_session(session: CheckoutSession, *, paid_at: int | None = No
     if gift is None:
         return None
     label = f"gift {gift.id}"
-    if session.status == "expired":
+    if session.status is CheckoutStatus.EXPIRED:
         if gift.status == GiftStatus.PENDING:
             update(gift, label, status=GiftStatus.ABANDONED)
         return gift
-    if session.status != "complete" or session.payment_status not in PAID_SESSION:
+    if not session.is_paid:
         return gift
-    if session.mode == "subscription" and session.subscription_id:
+    if session.mode is CheckoutMode.SUBSCRIPTION and session.subscription_id:
         return _apply_subscription_checkout(gift, session, paid_at or session.created)
     if session.payment_intent_id:
         if gift.stripe_payment_intent_id is None:
@@ -80,7 +90,7 @@ def apply_payment_intent(intent: PaymentIntent) -> Gift | None:
     if gift is None or gift.is_recurring:
         return gift
     label = f"gift {gift.id}"
-    if intent.status == "succeeded":
+    if intent.status is PaymentIntentStatus.SUCCEEDED:
         if gift.stripe_payment_intent_id is None:
             update(gift, label, stripe_payment_intent_id=intent.id)
         record_charge(
@@ -92,10 +102,7 @@ def apply_payment_intent(intent: PaymentIntent) -> Gift | None:
             payment_intent_id=intent.id,
             charge_id=intent.latest_charge_id,
         )
-    elif gift.status == GiftStatus.PENDING and intent.status in (
-        "requires_payment_method",
-        "canceled",
-    ):
+    elif gift.status == GiftStatus.PENDING and intent.status is PaymentIntentStatus.FAILED:
         update(gift, label, status=GiftStatus.FAILED)
     return gift
 
@@ -111,7 +118,7 @@ def invoice_gift(invoice: Invoice) -> Gift | None:
 
 def apply_invoice(invoice: Invoice) -> Gift | None:
     """Record a paid invoice (first payment or renewal) as one payment row."""
-    if invoice.status != "paid":
+    if invoice.status is not InvoiceStatus.PAID:
         return None
     gift = invoice_gift(invoice)
     if gift is None:
@@ -140,12 +147,12 @@ def apply_failed_invoice(invoice: Invoice) -> Gift | None:
     event is still on the way), it is recorded as paid instead.
     """
     current = gateway().retrieve_invoice(invoice.id)
-    if current.status == "paid":
+    if current.status is InvoiceStatus.PAID:
         return apply_invoice(current)
     gift = invoice_gift(current)
     if gift is None or gift.paid_at is None or payment_by_stripe_id(current.id) is not None:
         return gift
-    if current.status in ("void", "uncollectible") or gift.status == GiftStatus.CANCELLED:
+    if current.status in CLOSED_UNPAID or gift.status == GiftStatus.CANCELLED:
         return gift
     update(gift, f"gift {gift.id}", status=GiftStatus.PAST_DUE)
     emails.queue_renewal_failed(

@@ -24,6 +24,7 @@ from donations.payments.types import (
     CheckoutSession,
     Dispute,
     Event,
+    EventKind,
     Invoice,
     PaymentIntent,
     Refund,
@@ -39,35 +40,27 @@ class UnexpectedEvent(Exception):
 
 def apply_event(event: Event) -> Gift | None:
     """Apply one event to the ledger; return the gift it concerned, if any. Does not commit."""
-    match event.type:
-        case (
-            "checkout.session.completed"
-            | "checkout.session.async_payment_succeeded"
-            | "checkout.session.expired"
-        ):
+    match event.kind:
+        case EventKind.CHECKOUT_COMPLETED | EventKind.CHECKOUT_EXPIRED:
             return apply_checkout_session(_data(event, CheckoutSession), paid_at=event.created)
-        case "payment_intent.succeeded" | "payment_intent.payment_failed":
+        case EventKind.PAYMENT_SUCCEEDED | EventKind.PAYMENT_FAILED:
             return apply_payment_intent(_data(event, PaymentIntent))
-        case "invoice.paid" | "invoice.payment_succeeded":
+        case EventKind.INVOICE_PAID:
             return apply_invoice(_data(event, Invoice))
-        case "invoice.payment_failed":
+        case EventKind.INVOICE_PAYMENT_FAILED:
             return apply_failed_invoice(_data(event, Invoice))
-        case (
-            "customer.subscription.created"
-            | "customer.subscription.updated"
-            | "customer.subscription.deleted"
-        ):
+        case EventKind.SUBSCRIPTION_CHANGED:
             subscription = _data(event, Subscription)
             return refresh_subscription(subscription.id, subscription, as_of=event.created)
-        case "charge.refunded":
+        case EventKind.CHARGE_REFUNDED:
             return apply_charge_refunded(_data(event, Charge))
-        case "refund.created" | "refund.updated" | "charge.refund.updated":
+        case EventKind.REFUND_CHANGED:
             # the event may be older than the refund's state: read it as it is now
             refund = gateway().retrieve_refund(_data(event, Refund).id)
             record_refund(refund)
             payment = payment_by_stripe_id(refund.id)
             return payment.gift if payment is not None else None
-        case "charge.dispute.created":
+        case EventKind.DISPUTE_OPENED:
             return apply_dispute(_data(event, Dispute))
         case _:
             return None

@@ -14,14 +14,14 @@ import json
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.dialects import postgresql, sqlite
 
-from donations.extensions import db
-from donations.ledger import fast
+from donations.db import db, dialect_insert, utcnow
 from donations.ledger.events import apply_event
-from donations.models import StripeEvent, utcnow
+from donations.models import StripeEvent
 from donations.payments import gateway
 from donations.payments.types import Event
+
+_TABLE = StripeEvent.__table__
 
 
 class Outcome(enum.StrEnum):
@@ -36,23 +36,14 @@ def receive(event: Event, payload: bytes | None = None) -> Outcome:
     ``payload`` is the body as received (kept verbatim); without it the event is re-encoded.
     """
     try:
-        if fast.eligible(event):
-            row = fast.claim(event, _statement("claim"), _claim_values(event, payload))
-            if row is not None and fast.apply(event, row):
-                db.session.commit()
-                return Outcome.APPLIED
-            claimed = None if row is None else (row.event_row_id, row.event_gift_id)
-        else:
-            row = _claim(event, payload)
-            claimed = None if row is None else (row.id, row.gift_id)
-        if claimed is None:
+        row = _claim(event, payload)
+        if row is None:
             # Nothing was written. Committing ends the transaction as a rollback would,
-            # but psycopg forgets every prepared statement of the connection on ROLLBACK
-            # (and spends a round trip on DEALLOCATE ALL): a stream of duplicates would
-            # leave every statement of the next events planned afresh.
+            # but psycopg forgets every prepared statement of the connection on ROLLBACK:
+            # a stream of duplicates would leave the next events' statements unprepared.
             db.session.commit()
             return Outcome.DUPLICATE
-        row_id, row_gift_id = claimed
+        row_id, row_gift_id = row.id, row.gift_id
         gift = apply_event(event)
         if gift is not None and gift.id != row_gift_id:
             db.session.connection().execute(
@@ -113,23 +104,26 @@ def _claim(event: Event, payload: bytes | None = None) -> sa.Row | None:
     reads as applied only if it commits; a failure rolls it back and ``_keep_failure``
     stores it unapplied. The row's ``gift_id`` is written after the handler has locked
     the gift: a reference to the gift written first would take a ``KEY SHARE`` lock on
-    it and deadlock two concurrent events about one gift. (``fast.claim`` claims and
-    locks in one statement, where the reference's check comes after the lock.)
+    it and deadlock two concurrent events about one gift.
     """
-    return (
-        db.session.connection().execute(_statement("claim"), _claim_values(event, payload)).first()
+    insert = dialect_insert(_TABLE)
+    values = _values(event, payload) | {"processed_at": utcnow(), "attempts": 1}
+    claim = insert.values(values).on_conflict_do_update(
+        index_elements=["stripe_id"],
+        set_={
+            "attempts": _TABLE.c.attempts + 1,
+            "processed_at": insert.excluded.processed_at,
+            "error": "",
+        },
+        where=_TABLE.c.processed_at.is_(None),
     )
-
-
-def _claim_values(event: Event, payload: bytes | None) -> dict:
-    values = {f"p_{name}": value for name, value in _values(event, payload).items()}
-    values["p_processed_at"] = utcnow()
-    return values
+    return db.session.execute(claim.returning(_TABLE.c.id, _TABLE.c.gift_id)).first()
 
 
 def _insert(event: Event, payload: bytes | None = None) -> None:
     """Insert the inbox row unless it is there already."""
-    db.session.connection().execute(_statement("insert"), _values(event, payload))
+    insert = dialect_insert(_TABLE).on_conflict_do_nothing(index_elements=["stripe_id"])
+    db.session.execute(insert, _values(event, payload))
 
 
 def _values(event: Event, payload: bytes | None) -> dict:
@@ -149,49 +143,6 @@ def _values(event: Event, payload: bytes | None) -> dict:
     }
 
 
-def _statement(kind: str) -> sa.Insert:
-    """The dialect's claiming upsert or plain insert-if-missing, built once per dialect."""
-    name = db.session.get_bind().dialect.name
-    statement = _STATEMENTS.get((name, kind))
-    if statement is None:
-        dialect = postgresql if name == "postgresql" else sqlite
-        if kind == "claim":
-            statement = _claim_statement(dialect)
-        else:
-            statement = dialect.insert(_TABLE).on_conflict_do_nothing(index_elements=["stripe_id"])
-        _STATEMENTS[(name, kind)] = statement
-    return statement
-
-
-def _claim_statement(dialect) -> sa.Insert:
-    columns = (*_COLUMNS, "processed_at")
-    insert = dialect.insert(_TABLE).values(
-        {name: sa.bindparam(f"p_{name}", type_=_TABLE.c[name].type) for name in columns}
-        | {"attempts": 1}
-    )
-    return insert.on_conflict_do_update(
-        index_elements=["stripe_id"],
-        set_={
-            "attempts": _TABLE.c.attempts + 1,
-            "processed_at": insert.excluded.processed_at,
-            "error": "",
-        },
-        where=_TABLE.c.processed_at.is_(None),
-    ).returning(_TABLE.c.id, _TABLE.c.gift_id)
-
-
-_TABLE = StripeEvent.__table__
-_COLUMNS = (
-    "stripe_id",
-    "type",
-    "object_id",
-    "livemode",
-    "payload",
-    "stripe_created",
-    "received_at",
-    "error",
-)
-_STATEMENTS: dict[tuple[str, str], sa.Insert] = {}
 _MARK_APPLIED = (
     sa.update(_TABLE)
     .where(_TABLE.c.id == sa.bindparam("row_id"))

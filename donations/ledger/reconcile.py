@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from donations.extensions import db
+from donations.db import db
+from donations.enums import GiftStatus
 from donations.ledger.changes import collecting
 from donations.ledger.charges import apply_checkout_session, apply_invoice
 from donations.ledger.records import find_charge
 from donations.ledger.refunds import ensure_charge_recorded, flag_disputed, record_refund
 from donations.ledger.subscriptions import refresh_subscription
-from donations.models import Gift, GiftStatus
+from donations.models import Gift
 from donations.payments import gateway
+from donations.payments.types import CheckoutStatus, InvoiceStatus
 
 RUNNING = (GiftStatus.PENDING, GiftStatus.ACTIVE, GiftStatus.PAST_DUE)
 
@@ -31,17 +33,17 @@ def reconcile(since: int) -> list[str]:
     subscription_ids: set[str] = set()
     with collecting() as changes:
         for session in stripe.list_checkout_sessions(since):
-            if session.status in ("complete", "expired"):
+            if session.status is not CheckoutStatus.OPEN:
                 apply_checkout_session(session)
             if session.subscription_id:
                 subscription_ids.add(session.subscription_id)
         for invoice in stripe.list_invoices(since):
-            if invoice.status == "paid":
+            if invoice.status is InvoiceStatus.PAID:
                 apply_invoice(invoice)
             if invoice.subscription_id:
                 subscription_ids.add(invoice.subscription_id)
         for charge in stripe.list_charges(since):
-            if not (charge.paid and charge.status == "succeeded"):
+            if not charge.succeeded:
                 continue
             payment = find_charge(charge.id, charge.payment_intent_id)
             if payment is None or payment.stripe_charge_id != charge.id:

@@ -10,24 +10,13 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
-from donations.extensions import db
-from donations.ledger import emails
-from donations.ledger.changes import as_utc, from_timestamp, note, update
-from donations.models import (
-    Gift,
-    GiftStatus,
-    Payment,
-    PaymentKind,
-    Reminder,
-    ReminderStatus,
-    utcnow,
-)
-
-#: states a first payment moves a gift out of
-UNPAID = (GiftStatus.PENDING, GiftStatus.ABANDONED, GiftStatus.FAILED)
+from donations.db import db, dialect_insert, utcnow
+from donations.enums import PaymentKind, ReminderStatus
+from donations.ledger import emails, rules
+from donations.ledger.changes import from_timestamp, note, update
+from donations.models import Gift, Payment, Reminder
 
 
 def lock_gift(*conditions: sa.ColumnElement[bool]) -> Gift | None:
@@ -58,7 +47,7 @@ def lock_gift_by(
     payment_intent_id: str | None = None,
     subscription_id: str | None = None,
 ) -> Gift | None:
-    """The first gift found by id, then by each Stripe id given."""
+    """The first gift found by id, then by each provider id given."""
     candidates = [
         (Gift.id, gift_id),
         (Gift.stripe_checkout_session_id, checkout_session_id),
@@ -106,30 +95,31 @@ def record_charge(
     payment_intent_id: str | None = None,
     charge_id: str | None = None,
 ) -> int | None:
-    """Record money received for a locked gift, once per Stripe id; queue its receipt.
+    """Record money received for a locked gift, once per provider id; queue its receipt.
 
-    Returns the new row's id, or None when it was already recorded (missing Stripe ids
-    are filled in on the existing row, since some events carry more of them than others).
+    Returns the new row's id, or None when it was already recorded (missing ids are
+    filled in on the existing row, since some events carry more of them than others).
     The row is written with one ``INSERT … ON CONFLICT (stripe_id) DO NOTHING`` that also
-    answers whether the gift had an earlier charge (a renewal): this runs for every
-    payment webhook, and the unique index is what keeps concurrent duplicates out.
+    answers whether the gift had an earlier charge (a renewal): the unique index, not a
+    prior read, is what keeps concurrent duplicates out.
     """
     inserted = None
+    currency = currency or gift.currency
+    paid_at = from_timestamp(created) or utcnow()
     if amount > 0:
         values = {
             "gift_id": gift.id,
             "kind": PaymentKind.CHARGE,
             "amount": amount,
-            "currency": currency or gift.currency,
+            "currency": currency,
             "stripe_id": stripe_id,
             "stripe_invoice_id": invoice_id,
             "stripe_payment_intent_id": payment_intent_id,
             "stripe_charge_id": charge_id,
-            "created_at": from_timestamp(created) or utcnow(),
-            "other_gift_id": gift.id,
-            "other_stripe_id": stripe_id,
+            "created_at": paid_at,
+            "recorded_at": utcnow(),
         }
-        inserted = db.session.connection().execute(_charge_insert(), values).first()
+        inserted = db.session.execute(_charge_insert(gift.id, stripe_id), values).first()
     if inserted is None:
         fill_ids(
             stripe_id,
@@ -138,21 +128,21 @@ def record_charge(
             stripe_charge_id=charge_id,
         )
         return None
-    note(f"gift {gift.id}: payment {stripe_id} of {amount} {values['currency']} recorded")
-    mark_paid(gift, values["created_at"])
+    note(f"gift {gift.id}: payment {stripe_id} of {amount} {currency} recorded")
+    mark_paid(gift, paid_at)
     emails.queue_receipt(
         gift,
         stripe_id=stripe_id,
         amount=amount,
-        currency=values["currency"],
-        created_at=values["created_at"],
+        currency=currency,
+        paid_at=paid_at,
         renewal=bool(inserted.renewal),
     )
     return inserted.id
 
 
 def fill_ids(stripe_id: str, **ids: str | None) -> None:
-    """Fill in the Stripe ids an already recorded payment is missing."""
+    """Fill in the provider ids an already recorded payment is missing."""
     with db.session.no_autoflush:
         existing = payment_by_stripe_id(stripe_id)
     if existing is None:
@@ -161,47 +151,39 @@ def fill_ids(stripe_id: str, **ids: str | None) -> None:
     update(existing, f"payment {stripe_id}", **fill)
 
 
-def _charge_insert() -> sa.Insert:
-    """``INSERT … ON CONFLICT DO NOTHING RETURNING id, renewal`` for the session's dialect.
+def _charge_insert(gift_id: int, stripe_id: str) -> sa.Insert:
+    """``INSERT … ON CONFLICT DO NOTHING RETURNING id, renewal``.
 
-    ``renewal`` excludes the row's own Stripe id, so it reads the same whether or not the
-    database lets the subquery see the row being inserted.
+    ``renewal`` excludes the row's own provider id, so it reads the same whether or not
+    the database lets the subquery see the row being inserted.
     """
-    name = db.session.get_bind().dialect.name
-    statement = _CHARGE_INSERTS.get(name)
-    if statement is None:
-        table = Payment.__table__
-        earlier = table.alias("earlier")
-        renewal = (
-            sa.exists()
-            .where(
-                earlier.c.gift_id == sa.bindparam("other_gift_id"),
-                earlier.c.kind == PaymentKind.CHARGE.value,
-                earlier.c.stripe_id != sa.bindparam("other_stripe_id"),
-            )
-            .label("renewal")
+    table = Payment.__table__
+    earlier = table.alias("earlier")
+    renewal = (
+        sa.exists()
+        .where(
+            earlier.c.gift_id == gift_id,
+            earlier.c.kind == PaymentKind.CHARGE.value,
+            earlier.c.stripe_id != stripe_id,
         )
-        dialect = postgresql if name == "postgresql" else sqlite
-        statement = (
-            dialect.insert(table)
-            .on_conflict_do_nothing(index_elements=["stripe_id"])
-            .returning(table.c.id, renewal)
-        )
-        _CHARGE_INSERTS[name] = statement
-    return statement
-
-
-_CHARGE_INSERTS: dict[str, sa.Insert] = {}
+        .label("renewal")
+    )
+    return (
+        dialect_insert(table)
+        .on_conflict_do_nothing(index_elements=["stripe_id"])
+        .returning(table.c.id, renewal)
+    )
 
 
 def mark_paid(gift: Gift, paid_at: datetime) -> None:
     """A payment arrived: move an unpaid gift on and convert the reminder that led to it."""
     label = f"gift {gift.id}"
-    if gift.paid_at is None or as_utc(paid_at) < as_utc(gift.paid_at):
-        update(gift, label, paid_at=paid_at)
-    if gift.status in UNPAID:
-        paid_status = GiftStatus.ACTIVE if gift.is_recurring else GiftStatus.PAID
-        update(gift, label, status=paid_status)
+    update(
+        gift,
+        label,
+        paid_at=rules.earliest(gift.paid_at, paid_at),
+        status=rules.status_after_payment(gift.status, gift.frequency),
+    )
     if gift.reminder_id is not None:
         reminder = db.session.get(Reminder, gift.reminder_id)
         if reminder is not None and reminder.status != ReminderStatus.CONVERTED:

@@ -6,7 +6,8 @@ from Stripe through the gateway and recorded first.
 
 from __future__ import annotations
 
-from donations.extensions import db
+from donations.db import db, utcnow
+from donations.enums import GiftStatus, PaymentKind
 from donations.ledger import emails
 from donations.ledger.changes import from_timestamp, note, update
 from donations.ledger.charges import apply_invoice, apply_payment_intent
@@ -16,11 +17,10 @@ from donations.ledger.records import (
     net_amount,
     payment_by_stripe_id,
 )
-from donations.models import Gift, GiftStatus, Payment, PaymentKind, utcnow
+from donations.models import Gift, Payment
 from donations.payments import gateway
-from donations.payments.types import Charge, Dispute, Refund
+from donations.payments.types import Charge, Dispute, Refund, RefundStatus
 
-NOT_REFUNDED = ("failed", "canceled")
 REVERSAL_SUFFIX = ":reversed"
 
 
@@ -33,10 +33,10 @@ def record_refund(refund: Refund) -> Payment | None:
     the new row, or None if it was recorded before, is not (or no longer) succeeded, or is
     not ours.
     """
-    if refund.status in NOT_REFUNDED:
+    if refund.status.undone:
         reverse_refund(refund)
         return None
-    if refund.status != "succeeded" or payment_by_stripe_id(refund.id) is not None:
+    if refund.status is not RefundStatus.SUCCEEDED or payment_by_stripe_id(refund.id) is not None:
         return None
     charge = ensure_charge_recorded(refund.charge_id, refund.payment_intent_id)
     if charge is None:

@@ -11,20 +11,13 @@ from __future__ import annotations
 
 import time
 
+from donations.enums import GiftStatus
+from donations.ledger import rules
 from donations.ledger.changes import from_timestamp, update
 from donations.ledger.records import lock_gift_by
-from donations.models import Gift, GiftStatus
+from donations.models import Gift
 from donations.payments import GatewayError, GatewayUnavailable, gateway
-from donations.payments.types import Subscription
-
-FREQUENCIES = {"month": "monthly", "year": "annual"}
-STATUSES = {
-    "active": GiftStatus.ACTIVE,
-    "trialing": GiftStatus.ACTIVE,
-    "past_due": GiftStatus.PAST_DUE,
-    "unpaid": GiftStatus.PAST_DUE,
-    "canceled": GiftStatus.CANCELLED,
-}
+from donations.payments.types import Subscription, SubscriptionStatus
 
 
 def apply_subscription(sub: Subscription, *, as_of: int | None = None) -> Gift | None:
@@ -39,15 +32,13 @@ def apply_subscription(sub: Subscription, *, as_of: int | None = None) -> Gift |
     stamp = as_of if as_of is not None else int(time.time())
     if gift.stripe_state_at is not None and stamp < gift.stripe_state_at:
         return gift
-    if gift.status == GiftStatus.CANCELLED and sub.status != "canceled":
+    if gift.status == GiftStatus.CANCELLED and sub.status is not SubscriptionStatus.CANCELLED:
         return gift
     gift.stripe_state_at = stamp
     label = f"gift {gift.id}"
     if gift.stripe_subscription_id is None:
         update(gift, label, stripe_subscription_id=sub.id)
-    status = STATUSES.get(sub.status)
-    if sub.status == "incomplete_expired" and gift.paid_at is None:
-        status = GiftStatus.ABANDONED
+    status = rules.status_for_subscription(sub.status, ever_paid=gift.paid_at is not None)
     if status is not None:
         update(gift, label, status=status)
     if status == GiftStatus.CANCELLED:
@@ -56,8 +47,8 @@ def apply_subscription(sub: Subscription, *, as_of: int | None = None) -> Gift |
             update(gift, label, cancelled_at=ended)
     if sub.amount is not None and sub.currency:
         update(gift, label, amount=sub.amount, currency=sub.currency)
-    if sub.interval in FREQUENCIES:
-        update(gift, label, frequency=FREQUENCIES[sub.interval])
+    if sub.frequency is not None:
+        update(gift, label, frequency=sub.frequency)
     update(
         gift,
         label,

@@ -1,45 +1,25 @@
-"""The Stripe boundary: the gateway and the types it returns.
+"""The payment boundary: the only package that imports ``stripe`` or knows its strings.
 
-The gateway (and with it the ``stripe`` SDK, about 50 MB of memory) is loaded on first
-use, so processes that never talk to Stripe, such as the email worker, never pay for it.
+``gateway()`` builds the implementation the ``PAYMENT_GATEWAY`` setting names (see
+``gateway.PaymentGateway``) on first use: loading the Stripe SDK costs about 50 MB of
+memory, which processes that never talk to Stripe, such as the email worker, never pay.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import importlib
 
 from flask import Flask, current_app
 
+from donations.payments.gateway import PaymentGateway
 from donations.payments.types import GatewayError, GatewayUnavailable, InvalidWebhook
 
-if TYPE_CHECKING:
-    from donations.payments.stripe_gateway import StripeGateway
-
-
-def init_app(app: Flask) -> None:
-    app.extensions["stripe_gateway"] = None
-
-
-def gateway() -> StripeGateway:
-    """The current app's gateway, built from its settings on first use."""
-    built = current_app.extensions.get("stripe_gateway")
-    if built is None:
-        from donations.payments.stripe_gateway import StripeGateway
-
-        built = StripeGateway(
-            current_app.config["STRIPE_SECRET_KEY"], current_app.config.get("STRIPE_API_BASE")
-        )
-        current_app.extensions["stripe_gateway"] = built
-    return built
-
-
-def livemode() -> bool:
-    """Whether the configured key is a live one, read without loading the Stripe SDK."""
-    return current_app.config["STRIPE_SECRET_KEY"].startswith(("sk_live_", "rk_live_"))
-
-
+#: ``PAYMENT_GATEWAY`` values and the class each names (module, class)
+IMPLEMENTATIONS = {"stripe": ("donations.payments.stripe_gateway", "StripeGateway")}
+#: secret keys that move real money
+LIVE_KEY_PREFIXES = ("sk_live_", "rk_live_")
 #: Stripe dashboard sections by object id prefix
-_DASHBOARD_SECTIONS = {
+DASHBOARD_SECTIONS = {
     "pi_": "payments",
     "ch_": "payments",
     "py_": "payments",
@@ -51,30 +31,46 @@ _DASHBOARD_SECTIONS = {
 }
 
 
+def init_app(app: Flask) -> None:
+    name = app.config["PAYMENT_GATEWAY"]
+    if name not in IMPLEMENTATIONS:
+        known = ", ".join(sorted(IMPLEMENTATIONS))
+        raise RuntimeError(f"PAYMENT_GATEWAY={name!r} is not one of: {known}")
+    app.extensions["payment_gateway"] = None
+
+
+def gateway() -> PaymentGateway:
+    """The current app's gateway, built from its settings on first use."""
+    built = current_app.extensions.get("payment_gateway")
+    if built is None:
+        module, name = IMPLEMENTATIONS[current_app.config["PAYMENT_GATEWAY"]]
+        implementation = getattr(importlib.import_module(module), name)
+        built = implementation.from_config(current_app.config)
+        current_app.extensions["payment_gateway"] = built
+    return built
+
+
+def livemode() -> bool:
+    """Whether the configured key is a live one, read without loading the Stripe SDK."""
+    return current_app.config["STRIPE_SECRET_KEY"].startswith(LIVE_KEY_PREFIXES)
+
+
 def dashboard_url(object_id: str | None) -> str | None:
-    """The payment provider's dashboard page of an object (test mode unless keys are live)."""
+    """The provider's dashboard page of an object (test mode unless the keys are live)."""
     if not object_id:
         return None
     base = "https://dashboard.stripe.com/" + ("" if livemode() else "test/")
-    for prefix, section in _DASHBOARD_SECTIONS.items():
+    for prefix, section in DASHBOARD_SECTIONS.items():
         if object_id.startswith(prefix):
             return f"{base}{section}/{object_id}"
     return None
-
-
-def __getattr__(name: str):
-    if name == "StripeGateway":
-        from donations.payments.stripe_gateway import StripeGateway
-
-        return StripeGateway
-    raise AttributeError(name)
 
 
 __all__ = [
     "GatewayError",
     "GatewayUnavailable",
     "InvalidWebhook",
-    "StripeGateway",
+    "PaymentGateway",
     "dashboard_url",
     "gateway",
     "livemode",

@@ -7,32 +7,92 @@ with every create, and turns Stripe's objects into ``donations.payments.types``.
 
 from __future__ import annotations
 
+import enum
 import json
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import stripe
 
+from donations.enums import Frequency
+from donations.payments import LIVE_KEY_PREFIXES
 from donations.payments.types import (
     Charge,
+    CheckoutMode,
     CheckoutSession,
+    CheckoutStatus,
     Dispute,
+    DisputeStatus,
     Event,
+    EventKind,
     GatewayError,
     GatewayUnavailable,
     InvalidWebhook,
     Invoice,
+    InvoiceStatus,
     PaymentIntent,
+    PaymentIntentStatus,
+    ProviderObject,
     Refund,
-    StripeObject,
+    RefundStatus,
     Subscription,
+    SubscriptionStatus,
     WebhookEndpoint,
 )
+
+E = TypeVar("E", bound=enum.Enum)
 
 API_VERSION = "2025-02-24.acacia"
 TIMEOUT_SECONDS = 20
 WEBHOOK_TOLERANCE_SECONDS = 300
-INTERVALS = {"monthly": "month", "annual": "year"}
+
+#: the project's frequencies as Stripe's recurring intervals, and back
+INTERVALS = {Frequency.MONTHLY: "month", Frequency.ANNUAL: "year"}
+FREQUENCIES = {interval: frequency for frequency, interval in INTERVALS.items()}
+
+EVENT_KINDS = {
+    "checkout.session.completed": EventKind.CHECKOUT_COMPLETED,
+    "checkout.session.async_payment_succeeded": EventKind.CHECKOUT_COMPLETED,
+    "checkout.session.expired": EventKind.CHECKOUT_EXPIRED,
+    "payment_intent.succeeded": EventKind.PAYMENT_SUCCEEDED,
+    "payment_intent.payment_failed": EventKind.PAYMENT_FAILED,
+    "invoice.paid": EventKind.INVOICE_PAID,
+    "invoice.payment_succeeded": EventKind.INVOICE_PAID,
+    "invoice.payment_failed": EventKind.INVOICE_PAYMENT_FAILED,
+    "customer.subscription.created": EventKind.SUBSCRIPTION_CHANGED,
+    "customer.subscription.updated": EventKind.SUBSCRIPTION_CHANGED,
+    "customer.subscription.deleted": EventKind.SUBSCRIPTION_CHANGED,
+    "charge.refunded": EventKind.CHARGE_REFUNDED,
+    "refund.created": EventKind.REFUND_CHANGED,
+    "refund.updated": EventKind.REFUND_CHANGED,
+    "charge.refund.updated": EventKind.REFUND_CHANGED,
+    "charge.dispute.created": EventKind.DISPUTE_OPENED,
+}
+SUBSCRIPTION_STATUSES = {
+    "active": SubscriptionStatus.ACTIVE,
+    "trialing": SubscriptionStatus.ACTIVE,
+    "past_due": SubscriptionStatus.PAST_DUE,
+    "unpaid": SubscriptionStatus.UNPAID,
+    "canceled": SubscriptionStatus.CANCELLED,
+    "incomplete": SubscriptionStatus.INCOMPLETE,
+    "incomplete_expired": SubscriptionStatus.INCOMPLETE_EXPIRED,
+    "paused": SubscriptionStatus.PAUSED,
+}
+PAYMENT_INTENT_STATUSES = {
+    "succeeded": PaymentIntentStatus.SUCCEEDED,
+    "requires_payment_method": PaymentIntentStatus.FAILED,
+    "canceled": PaymentIntentStatus.FAILED,
+}
+REFUND_STATUSES = {
+    "pending": RefundStatus.PENDING,
+    "succeeded": RefundStatus.SUCCEEDED,
+    "failed": RefundStatus.FAILED,
+    "canceled": RefundStatus.CANCELLED,
+    "requires_action": RefundStatus.REQUIRES_ACTION,
+}
+DISPUTE_STATUSES = {"won": DisputeStatus.WON, "lost": DisputeStatus.LOST}
+#: a Checkout Session's ``payment_status`` values that mean the money is in
+PAID_SESSION = ("paid", "no_payment_required")
 
 
 def _id(value: Any) -> str | None:
@@ -54,15 +114,23 @@ def _upper(currency: str | None) -> str:
     return (currency or "").upper()
 
 
+def _enum(kind: type[E], value: str | None, default: E) -> E:
+    """Stripe's string as the project's enum member of the same value, else ``default``."""
+    try:
+        return kind(value)
+    except ValueError:
+        return default
+
+
 def to_checkout_session(obj: Mapping[str, Any]) -> CheckoutSession:
     details = obj.get("customer_details") or {}
     reference = obj.get("client_reference_id")
     return CheckoutSession(
         id=obj["id"],
         url=obj.get("url"),
-        status=obj.get("status") or "open",
-        payment_status=obj.get("payment_status") or "unpaid",
-        mode=obj.get("mode") or "payment",
+        status=_enum(CheckoutStatus, obj.get("status"), CheckoutStatus.OPEN),
+        paid=obj.get("payment_status") in PAID_SESSION,
+        mode=_enum(CheckoutMode, obj.get("mode"), CheckoutMode.PAYMENT),
         amount_total=obj.get("amount_total"),
         currency=_upper(obj.get("currency")),
         customer_id=_id(obj.get("customer")),
@@ -80,13 +148,14 @@ def to_subscription(obj: Mapping[str, Any]) -> Subscription:
     items = (obj.get("items") or {}).get("data") or []
     price = (items[0].get("price") or items[0].get("plan") or {}) if items else {}
     recurring = price.get("recurring") or {}
+    interval = recurring.get("interval") or price.get("interval")
     return Subscription(
         id=obj["id"],
-        status=obj.get("status") or "",
+        status=SUBSCRIPTION_STATUSES.get(obj.get("status") or "", SubscriptionStatus.OTHER),
         customer_id=_id(obj.get("customer")),
         amount=price.get("unit_amount", price.get("amount")),
         currency=_upper(price.get("currency") or obj.get("currency")),
-        interval=recurring.get("interval") or price.get("interval"),
+        frequency=FREQUENCIES.get(interval),
         cancel_at_period_end=bool(obj.get("cancel_at_period_end")),
         canceled_at=obj.get("canceled_at"),
         ended_at=obj.get("ended_at"),
@@ -100,9 +169,10 @@ def to_subscription(obj: Mapping[str, Any]) -> Subscription:
 def to_invoice(obj: Mapping[str, Any]) -> Invoice:
     details = obj.get("subscription_details") or {}
     transitions = obj.get("status_transitions") or {}
+    status = obj.get("status")
     return Invoice(
         id=obj["id"],
-        status=obj.get("status"),
+        status=None if status is None else _enum(InvoiceStatus, status, InvoiceStatus.OTHER),
         subscription_id=_id(obj.get("subscription")),
         customer_id=_id(obj.get("customer")),
         customer_email=obj.get("customer_email"),
@@ -111,7 +181,6 @@ def to_invoice(obj: Mapping[str, Any]) -> Invoice:
         amount_paid=obj.get("amount_paid") or 0,
         amount_due=obj.get("amount_due") or 0,
         currency=_upper(obj.get("currency")),
-        billing_reason=obj.get("billing_reason"),
         paid_at=transitions.get("paid_at"),
         gift_id=_gift_id(details.get("metadata"), obj.get("metadata")),
         created=obj.get("created") or 0,
@@ -122,7 +191,7 @@ def to_invoice(obj: Mapping[str, Any]) -> Invoice:
 def to_payment_intent(obj: Mapping[str, Any]) -> PaymentIntent:
     return PaymentIntent(
         id=obj["id"],
-        status=obj.get("status") or "",
+        status=PAYMENT_INTENT_STATUSES.get(obj.get("status") or "", PaymentIntentStatus.PENDING),
         amount=obj.get("amount") or 0,
         amount_received=obj.get("amount_received") or 0,
         currency=_upper(obj.get("currency")),
@@ -137,8 +206,7 @@ def to_payment_intent(obj: Mapping[str, Any]) -> PaymentIntent:
 def to_charge(obj: Mapping[str, Any]) -> Charge:
     return Charge(
         id=obj["id"],
-        status=obj.get("status") or "",
-        paid=bool(obj.get("paid")),
+        succeeded=bool(obj.get("paid")) and obj.get("status") == "succeeded",
         amount=obj.get("amount") or 0,
         amount_refunded=obj.get("amount_refunded") or 0,
         currency=_upper(obj.get("currency")),
@@ -153,7 +221,7 @@ def to_charge(obj: Mapping[str, Any]) -> Charge:
 def to_refund(obj: Mapping[str, Any]) -> Refund:
     return Refund(
         id=obj["id"],
-        status=obj.get("status"),
+        status=REFUND_STATUSES.get(obj.get("status") or "", RefundStatus.PENDING),
         amount=obj.get("amount") or 0,
         currency=_upper(obj.get("currency")),
         charge_id=_id(obj.get("charge")),
@@ -166,7 +234,7 @@ def to_refund(obj: Mapping[str, Any]) -> Refund:
 def to_dispute(obj: Mapping[str, Any]) -> Dispute:
     return Dispute(
         id=obj["id"],
-        status=obj.get("status") or "",
+        status=DISPUTE_STATUSES.get(obj.get("status") or "", DisputeStatus.OPEN),
         amount=obj.get("amount") or 0,
         currency=_upper(obj.get("currency")),
         charge_id=_id(obj.get("charge")),
@@ -190,9 +258,11 @@ CONVERTERS = {
 def to_event(body: Mapping[str, Any]) -> Event:
     obj = (body.get("data") or {}).get("object") or {}
     converter = CONVERTERS.get(obj.get("object", ""))
+    event_type = body.get("type") or ""
     return Event(
         id=body["id"],
-        type=body.get("type") or "",
+        type=event_type,
+        kind=EVENT_KINDS.get(event_type, EventKind.OTHER),
         created=body.get("created") or 0,
         livemode=bool(body.get("livemode")),
         object_id=obj.get("id") or "",
@@ -202,11 +272,15 @@ def to_event(body: Mapping[str, Any]) -> Event:
 
 
 class StripeGateway:
-    """Stripe calls the platform makes, each returning the project's own types."""
+    """The ``PaymentGateway`` on Stripe: each call returns the project's own types."""
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> StripeGateway:
+        return cls(config["STRIPE_SECRET_KEY"], config["STRIPE_API_BASE"])
 
     def __init__(self, secret_key: str, api_base: str | None = None) -> None:
         base_addresses = {"api": api_base.rstrip("/")} if api_base else {}
-        self.livemode = secret_key.startswith(("sk_live_", "rk_live_"))
+        self.livemode = secret_key.startswith(LIVE_KEY_PREFIXES)
         self._client = stripe.StripeClient(
             secret_key,
             stripe_version=API_VERSION,
@@ -232,7 +306,7 @@ class StripeGateway:
         self,
         *,
         gift_id: int,
-        frequency: str,
+        frequency: Frequency,
         amount: int,
         currency: str,
         product_name: str,
@@ -297,7 +371,7 @@ class StripeGateway:
     def retrieve_refund(self, refund_id: str) -> Refund:
         return to_refund(self._call(self._client.refunds.retrieve, refund_id))
 
-    def _list(self, service, converter, since: int) -> Iterator[StripeObject]:
+    def _list(self, service, converter, since: int) -> Iterator[ProviderObject]:
         page = self._call(service.list, params={"created": {"gte": since}, "limit": 100})
         for obj in self._call(page.auto_paging_iter):
             yield converter(obj)
@@ -325,12 +399,14 @@ class StripeGateway:
         payment_intent_id: str | None = None,
         charge_id: str | None = None,
         amount: int | None = None,
-        reason: str = "requested_by_customer",
         metadata: Mapping[str, str] | None = None,
         idempotency_key: str,
     ) -> Refund:
-        """Refund a charge in full (``amount=None``) or in part."""
-        params: dict[str, Any] = {"reason": reason, "metadata": dict(metadata or {})}
+        """Refund a charge in full (``amount=None``) or in part, at the donor's request."""
+        params: dict[str, Any] = {
+            "reason": "requested_by_customer",
+            "metadata": dict(metadata or {}),
+        }
         if charge_id:
             params["charge"] = charge_id
         else:

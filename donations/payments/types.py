@@ -1,17 +1,21 @@
-"""The project's own view of Stripe objects: small frozen dataclasses.
+"""The project's own view of payment-provider objects: frozen dataclasses and enums.
 
-Only the fields the platform acts on are kept; everything outside ``donations.payments``
-reads these instead of Stripe's shapes, so an API upgrade touches one package.
+Only the fields the platform acts on are kept, and every status or event type is one of
+the enums below: the gateway maps the provider's strings to them, so nothing outside
+``donations.payments`` knows those strings and an API upgrade touches one package.
 """
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from donations.enums import Frequency
+
 
 class GatewayError(Exception):
-    """Stripe refused the request; ``message`` is safe to show to staff."""
+    """The provider refused the request; ``message`` is safe to show to staff."""
 
     def __init__(self, message: str, *, code: str = "") -> None:
         super().__init__(message)
@@ -20,20 +24,93 @@ class GatewayError(Exception):
 
 
 class GatewayUnavailable(GatewayError):
-    """Stripe could not be reached or failed on its side; nothing was charged."""
+    """The provider could not be reached or failed on its side; nothing was charged."""
 
 
 class InvalidWebhook(Exception):
     """A webhook whose signature or body cannot be trusted."""
 
 
+class EventKind(enum.StrEnum):
+    """What an event reports, as far as the ledger acts on it."""
+
+    CHECKOUT_COMPLETED = "checkout_completed"  #: completed, or its delayed payment succeeded
+    CHECKOUT_EXPIRED = "checkout_expired"
+    PAYMENT_SUCCEEDED = "payment_succeeded"  #: a PaymentIntent
+    PAYMENT_FAILED = "payment_failed"  #: a PaymentIntent
+    INVOICE_PAID = "invoice_paid"
+    INVOICE_PAYMENT_FAILED = "invoice_payment_failed"
+    SUBSCRIPTION_CHANGED = "subscription_changed"  #: created, updated or deleted
+    CHARGE_REFUNDED = "charge_refunded"
+    REFUND_CHANGED = "refund_changed"  #: a refund created or updated
+    DISPUTE_OPENED = "dispute_opened"
+    OTHER = "other"  #: acknowledged and left alone
+
+
+class CheckoutStatus(enum.StrEnum):
+    OPEN = "open"
+    COMPLETE = "complete"
+    EXPIRED = "expired"
+
+
+class CheckoutMode(enum.StrEnum):
+    PAYMENT = "payment"  #: a one-time gift
+    SUBSCRIPTION = "subscription"  #: a recurring gift
+    SETUP = "setup"  #: saving a card, no money
+
+
+class SubscriptionStatus(enum.StrEnum):
+    ACTIVE = "active"  #: paid, or in a free trial
+    PAST_DUE = "past_due"  #: a renewal failed and is being retried
+    UNPAID = "unpaid"  #: retries ended, the subscription is kept but not paid
+    CANCELLED = "cancelled"
+    INCOMPLETE = "incomplete"  #: first payment not made yet
+    INCOMPLETE_EXPIRED = "incomplete_expired"  #: first payment never made
+    PAUSED = "paused"
+    OTHER = "other"
+
+
+class InvoiceStatus(enum.StrEnum):
+    DRAFT = "draft"
+    OPEN = "open"
+    PAID = "paid"
+    UNCOLLECTIBLE = "uncollectible"
+    VOID = "void"
+    OTHER = "other"
+
+
+class PaymentIntentStatus(enum.StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"  #: the attempt failed or was cancelled; no money moved
+    PENDING = "pending"  #: processing, or waiting for the payer
+
+
+class RefundStatus(enum.StrEnum):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    REQUIRES_ACTION = "requires_action"
+
+    @property
+    def undone(self) -> bool:
+        """The refund did not (or no longer does) return money."""
+        return self in (RefundStatus.FAILED, RefundStatus.CANCELLED)
+
+
+class DisputeStatus(enum.StrEnum):
+    OPEN = "open"  #: needs a response or is under review
+    WON = "won"
+    LOST = "lost"
+
+
 @dataclass(frozen=True)
 class CheckoutSession:
     id: str
     url: str | None
-    status: str  #: open, complete, expired
-    payment_status: str  #: paid, unpaid, no_payment_required
-    mode: str  #: payment, subscription
+    status: CheckoutStatus
+    paid: bool  #: the money was received (or none was needed)
+    mode: CheckoutMode
     amount_total: int | None
     currency: str  #: upper-case ISO code
     customer_id: str | None
@@ -48,17 +125,17 @@ class CheckoutSession:
     @property
     def is_paid(self) -> bool:
         """Completed, with the money received (or none needed)."""
-        return self.status == "complete" and self.payment_status in ("paid", "no_payment_required")
+        return self.status is CheckoutStatus.COMPLETE and self.paid
 
 
 @dataclass(frozen=True)
 class Subscription:
     id: str
-    status: str  #: active, past_due, canceled, incomplete, unpaid, ...
+    status: SubscriptionStatus
     customer_id: str | None
     amount: int | None  #: per period, minor units
     currency: str
-    interval: str | None  #: month, year
+    frequency: Frequency | None  #: monthly or annual; None for another interval
     cancel_at_period_end: bool
     canceled_at: int | None
     ended_at: int | None
@@ -71,7 +148,7 @@ class Subscription:
 @dataclass(frozen=True)
 class Invoice:
     id: str
-    status: str | None  #: draft, open, paid, uncollectible, void
+    status: InvoiceStatus | None
     subscription_id: str | None
     customer_id: str | None
     customer_email: str | None
@@ -80,18 +157,17 @@ class Invoice:
     amount_paid: int
     amount_due: int
     currency: str
-    billing_reason: str | None
     paid_at: int | None
     gift_id: int | None
     created: int
-    #: Stripe's page where the donor can pay this invoice (with another card)
+    #: the provider's page where the donor can pay this invoice (with another card)
     hosted_invoice_url: str | None = None
 
 
 @dataclass(frozen=True)
 class PaymentIntent:
     id: str
-    status: str
+    status: PaymentIntentStatus
     amount: int
     amount_received: int
     currency: str
@@ -105,8 +181,7 @@ class PaymentIntent:
 @dataclass(frozen=True)
 class Charge:
     id: str
-    status: str
-    paid: bool
+    succeeded: bool  #: the money was taken
     amount: int
     amount_refunded: int
     currency: str
@@ -120,7 +195,7 @@ class Charge:
 @dataclass(frozen=True)
 class Refund:
     id: str
-    status: str | None
+    status: RefundStatus
     amount: int
     currency: str
     charge_id: str | None
@@ -132,7 +207,7 @@ class Refund:
 @dataclass(frozen=True)
 class Dispute:
     id: str
-    status: str
+    status: DisputeStatus
     amount: int
     currency: str
     charge_id: str | None
@@ -141,18 +216,22 @@ class Dispute:
     created: int
 
 
-StripeObject = CheckoutSession | Subscription | Invoice | PaymentIntent | Charge | Refund | Dispute
+ProviderObject = (
+    CheckoutSession | Subscription | Invoice | PaymentIntent | Charge | Refund | Dispute
+)
 
 
 @dataclass(frozen=True)
 class Event:
     id: str
+    #: the provider's own name for the event, kept for people reading the inbox
     type: str
+    kind: EventKind
     created: int
     livemode: bool
     object_id: str
     #: the event's object as one of the dataclasses above; None for kinds we do not model
-    data: StripeObject | None
+    data: ProviderObject | None
     #: the verified JSON body, kept in the inbox as received
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
 

@@ -1,0 +1,94 @@
+"""What the product needs from a payment provider, as a ``Protocol``.
+
+``donations.payments.stripe_gateway.StripeGateway`` is the implementation; the
+``PAYMENT_GATEWAY`` setting names which one ``gateway()`` builds. Tests run the Stripe
+implementation against the sandbox over HTTP: this protocol is for readers and for a
+second provider, not for mocks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Protocol
+
+from donations.enums import Frequency
+from donations.payments.types import (
+    Charge,
+    CheckoutSession,
+    Event,
+    Invoice,
+    PaymentIntent,
+    Refund,
+    Subscription,
+    WebhookEndpoint,
+)
+
+
+class PaymentGateway(Protocol):
+    """Every call returns the project's own types and raises ``GatewayError`` (refused)
+    or ``GatewayUnavailable`` (not reached; nothing happened). Every write takes an
+    idempotency key derived from what the person meant, so a retry cannot repeat it."""
+
+    #: whether the configured credentials move real money
+    livemode: bool
+
+    def create_checkout_session(
+        self,
+        *,
+        gift_id: int,
+        frequency: Frequency,
+        amount: int,
+        currency: str,
+        product_name: str,
+        customer_email: str,
+        success_url: str,
+        cancel_url: str,
+        idempotency_key: str,
+        locale: str = "auto",
+    ) -> CheckoutSession: ...
+
+    def retrieve_checkout_session(self, session_id: str) -> CheckoutSession: ...
+
+    def expire_checkout_session(self, session_id: str) -> CheckoutSession: ...
+
+    def retrieve_subscription(self, subscription_id: str) -> Subscription: ...
+
+    def retrieve_invoice(self, invoice_id: str) -> Invoice: ...
+
+    def retrieve_payment_intent(self, payment_intent_id: str) -> PaymentIntent: ...
+
+    def retrieve_charge(self, charge_id: str) -> Charge: ...
+
+    def retrieve_refund(self, refund_id: str) -> Refund: ...
+
+    def list_checkout_sessions(self, since: int) -> Iterator[CheckoutSession]: ...
+
+    def list_invoices(self, since: int) -> Iterator[Invoice]: ...
+
+    def list_charges(self, since: int) -> Iterator[Charge]: ...
+
+    def list_refunds(self, since: int) -> Iterator[Refund]: ...
+
+    def list_charge_refunds(self, charge_id: str) -> list[Refund]: ...
+
+    def create_refund(
+        self,
+        *,
+        payment_intent_id: str | None = None,
+        charge_id: str | None = None,
+        amount: int | None = None,
+        metadata: Mapping[str, str] | None = None,
+        idempotency_key: str,
+    ) -> Refund: ...
+
+    def cancel_subscription(self, subscription_id: str, *, at_period_end: bool) -> Subscription: ...
+
+    def create_webhook_endpoint(self, url: str, idempotency_key: str) -> WebhookEndpoint: ...
+
+    def parse_event(self, payload: bytes, signature: str | None, secret: str) -> Event:
+        """Verify a webhook delivery and read its event; ``InvalidWebhook`` if untrusted."""
+        ...
+
+    def load_event(self, payload: str) -> Event:
+        """Read an event stored in the inbox after it was verified (for replays)."""
+        ...
