@@ -16,7 +16,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from donations import ledger
-from donations.extensions import db
+from donations.db import commit_or_rollback
 from donations.payments import GatewayError, gateway
 
 stripe_cli = AppGroup("stripe", help="Stripe webhook inbox and reconciliation.")
@@ -53,7 +53,13 @@ def replay_command(event_id: str | None, all_failed: bool) -> None:
         return
     failures = 0
     for stripe_id in event_ids:
-        outcome = ledger.replay(stripe_id)
+        try:
+            with commit_or_rollback():
+                outcome = ledger.replay(stripe_id)
+        except Exception as error:
+            with commit_or_rollback():
+                ledger.record_failure(stripe_id, error)
+            outcome = ledger.Outcome.FAILED
         if outcome is None:
             raise click.ClickException(f"no stored event {stripe_id}")
         click.echo(f"{stripe_id}: {outcome}")
@@ -77,10 +83,9 @@ def _parse_date(_ctx, _param, value: str) -> datetime:
 def reconcile_command(since: datetime) -> None:
     """Repair payments, refunds and gift states the webhooks missed."""
     try:
-        changes = ledger.reconcile(int(since.timestamp()))
-        db.session.commit()
+        with commit_or_rollback():
+            changes = ledger.reconcile(int(since.timestamp()))
     except GatewayError as error:
-        db.session.rollback()
         raise click.ClickException(f"Stripe: {error.message}") from error
     day = since.date().isoformat()
     if not changes:

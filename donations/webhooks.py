@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, current_app, jsonify, request
 
 from donations import ledger
+from donations.db import commit_or_rollback
 from donations.extensions import csrf, limiter
 from donations.payments import InvalidWebhook, gateway
 
@@ -32,8 +33,12 @@ def stripe_webhook():
         mode = "live" if event.livemode else "test"
         reason = f"a {mode}-mode event does not match the configured Stripe key"
         return jsonify(error="wrong mode", reason=reason), 400
-    outcome = ledger.receive(event, payload)
-    if outcome is ledger.Outcome.FAILED:
+    try:
+        with commit_or_rollback():
+            outcome = ledger.receive(event, payload)
+    except Exception as error:
+        with commit_or_rollback():
+            ledger.record_failure(event, error, payload)
         return jsonify(error="handler failed; stored for retry", event=event.id), 500
     return jsonify(status=str(outcome), event=event.id), 200
 

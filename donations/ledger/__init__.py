@@ -1,16 +1,23 @@
 """The ledger: every Stripe fact about a gift, applied exactly once and in any order.
 
 Webhook events (through the inbox), the thank-you page, staff actions and ``reconcile``
-all go through the same idempotent functions below; none of them commits, the caller
-does. Each new payment queues a receipt and each refund a notice in the outbox, in the
-same transaction.
+all go through the same idempotent functions below, which decide by the pure rules in
+``rules``; none of them commits, the caller does. Each new payment queues a receipt and
+each refund a notice in the outbox, in the same transaction.
 """
 
 from donations.ledger.changes import collecting
 from donations.ledger.charges import apply_checkout_session
 from donations.ledger.emails import receipt_context
 from donations.ledger.events import UnexpectedEvent, apply_event
-from donations.ledger.inbox import Outcome, failed_event_ids, receive, recent_events, replay
+from donations.ledger.inbox import (
+    Outcome,
+    failed_event_ids,
+    receive,
+    recent_events,
+    record_failure,
+    replay,
+)
 from donations.ledger.reconcile import reconcile
 from donations.ledger.refunds import record_refund
 from donations.ledger.subscriptions import apply_subscription
@@ -26,6 +33,7 @@ __all__ = [
     "receipt_context",
     "receive",
     "recent_events",
+    "record_failure",
     "reconcile",
     "record_refund",
     "replay",

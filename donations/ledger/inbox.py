@@ -1,10 +1,11 @@
 """The webhook inbox: each verified event is stored once, then applied exactly once.
 
-``receive`` inserts the event row (unique Stripe id; a concurrent duplicate waits on the
+``receive`` inserts the event row (unique event id; a concurrent duplicate waits on the
 insert until the first transaction ends) and applies it in the same transaction. A
-duplicate of an applied event changes nothing. A failure rolls everything back, then
-keeps the error and the attempt count on the row, so Stripe's retry or ``replay`` can
-apply it later.
+duplicate of an applied event changes nothing. When a handler raises, the caller rolls
+everything back and then, in a transaction of its own, ``record_failure`` keeps the
+error and the attempt count on the row, so the provider's retry or ``replay`` can apply
+it later. Nothing here commits: the webhook view and the CLI own their transactions.
 """
 
 from __future__ import annotations
@@ -27,51 +28,58 @@ _TABLE = StripeEvent.__table__
 class Outcome(enum.StrEnum):
     APPLIED = "applied"
     DUPLICATE = "duplicate"
-    FAILED = "failed"
+    FAILED = "failed"  #: the handler raised; the attempt was rolled back and recorded
 
 
 def receive(event: Event, payload: bytes | None = None) -> Outcome:
-    """Store and apply a verified event in one transaction, and commit.
+    """Store and apply a verified event; ``DUPLICATE`` if it was applied before.
 
-    ``payload`` is the body as received (kept verbatim); without it the event is re-encoded.
+    ``payload`` is the body as received (kept verbatim); without it the event is
+    re-encoded. A handler's exception propagates: roll back, then ``record_failure``.
     """
-    try:
-        row = _claim(event, payload)
-        if row is None:
-            # Nothing was written. Committing ends the transaction as a rollback would,
-            # but psycopg forgets every prepared statement of the connection on ROLLBACK:
-            # a stream of duplicates would leave the next events' statements unprepared.
-            db.session.commit()
-            return Outcome.DUPLICATE
-        row_id, row_gift_id = row.id, row.gift_id
-        gift = apply_event(event)
-        if gift is not None and gift.id != row_gift_id:
-            db.session.connection().execute(
-                sa.update(_TABLE).where(_TABLE.c.id == row_id).values(gift_id=gift.id)
-            )
-        db.session.commit()
-        return Outcome.APPLIED
-    except Exception as error:
-        db.session.rollback()
-        _keep_failure(event, error, payload)
-        return Outcome.FAILED
+    row = _claim(event, payload)
+    if row is None:
+        return Outcome.DUPLICATE
+    gift = apply_event(event)
+    if gift is not None and gift.id != row.gift_id:
+        db.session.execute(sa.update(_TABLE).where(_TABLE.c.id == row.id).values(gift_id=gift.id))
+    return Outcome.APPLIED
 
 
 def replay(stripe_id: str) -> Outcome | None:
-    """Apply a stored event again (its handlers are idempotent) and commit; None if unknown."""
+    """Apply a stored event again (its handlers are idempotent); None if unknown.
+
+    A handler's exception propagates, as in ``receive``.
+    """
     row = _locked_row(stripe_id)
     if row is None:
-        db.session.rollback()
         return None
-    event = gateway().load_event(row.payload)
-    try:
-        _apply(row.id, event)
-        db.session.commit()
-        return Outcome.APPLIED
-    except Exception as error:
-        db.session.rollback()
-        _keep_failure(event, error)
-        return Outcome.FAILED
+    gift = apply_event(gateway().load_event(row.payload))
+    db.session.execute(
+        _MARK_APPLIED,
+        {"row_id": row.id, "processed_at": utcnow(), "gift_id": gift.id if gift else None},
+    )
+    return Outcome.APPLIED
+
+
+def record_failure(event: Event | str, error: Exception, payload: bytes | None = None) -> None:
+    """Keep a failed attempt on the event's row, after the attempt was rolled back.
+
+    ``event`` is the received event (its row is stored if the rollback took it away), or
+    the id of a stored one.
+    """
+    if isinstance(event, str):
+        event_id = event
+    else:
+        event_id = event.id
+        _insert(event, payload)
+    current_app.logger.error("Stripe event %s failed", event_id, exc_info=error)
+    message = f"{type(error).__name__}: {error}"[:2000]
+    db.session.execute(
+        sa.update(StripeEvent)
+        .where(StripeEvent.stripe_id == event_id, StripeEvent.processed_at.is_(None))
+        .values(attempts=StripeEvent.attempts + 1, error=message)
+    )
 
 
 def failed_event_ids() -> list[str]:
@@ -162,24 +170,3 @@ def _locked_row(stripe_id: str) -> StripeEvent | None:
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-
-
-def _apply(row_id: int, event: Event) -> None:
-    gift = apply_event(event)
-    db.session.connection().execute(
-        _MARK_APPLIED,
-        {"row_id": row_id, "processed_at": utcnow(), "gift_id": gift.id if gift else None},
-    )
-
-
-def _keep_failure(event: Event, error: Exception, payload: bytes | None = None) -> None:
-    """Record a failed attempt on the event's row, in a transaction of its own."""
-    current_app.logger.exception("Stripe event %s (%s) failed", event.id, event.type)
-    message = f"{type(error).__name__}: {error}"[:2000]
-    _insert(event, payload)
-    db.session.execute(
-        sa.update(StripeEvent)
-        .where(StripeEvent.stripe_id == event.id, StripeEvent.processed_at.is_(None))
-        .values(attempts=StripeEvent.attempts + 1, error=message)
-    )
-    db.session.commit()
