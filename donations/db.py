@@ -1,8 +1,8 @@
 """The database layer every model builds on: base class, column types, names, helpers.
 
 - Enum columns (``Mapped[GiftStatus]``) are stored as their string values in a plain
-  VARCHAR, so the stored data means what it meant before and adding a value is no
-  schema change.
+  VARCHAR(10) without a CHECK constraint (``enum_type`` for another length), so the
+  stored data means what it meant before and adding a value is no schema change.
 - Every timestamp is a ``UtcDateTime``: timezone-aware UTC going in and coming out, on
   PostgreSQL (``timestamptz``) and on SQLite (which stores naive text), so no caller
   ever patches a naive datetime.
@@ -21,8 +21,8 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import orm
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import DeclarativeBase
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -33,8 +33,23 @@ NAMING_CONVENTION = {
 }
 
 
+#: room for values added later, so a new value needs no migration
+ENUM_LENGTH = 10
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def enum_type(enum_class: type[enum.Enum], *, length: int = ENUM_LENGTH) -> sa.Enum:
+    """The column type of an enum: its values (not names) in a VARCHAR, unchecked."""
+    return sa.Enum(
+        enum_class,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        values_callable=lambda members: [member.value for member in members],
+    )
 
 
 class UtcDateTime(sa.TypeDecorator):
@@ -59,17 +74,15 @@ class UtcDateTime(sa.TypeDecorator):
         return value.astimezone(UTC)
 
 
-class Base(DeclarativeBase):
-    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {
-        datetime: UtcDateTime(),
-        enum.Enum: sa.Enum(
-            enum.Enum,
-            native_enum=False,
-            create_constraint=False,
-            values_callable=lambda members: [member.value for member in members],
-        ),
-    }
+class Base(orm.DeclarativeBase):
+    # one registry carries both, since Flask-SQLAlchemy subclasses this base
+    registry = orm.registry(
+        metadata=sa.MetaData(naming_convention=NAMING_CONVENTION),
+        type_annotation_map={
+            datetime: UtcDateTime(),
+            enum.Enum: enum_type(enum.Enum),
+        },
+    )
 
 
 db = SQLAlchemy(model_class=Base)

@@ -1,4 +1,8 @@
-"""Flask extensions, created unbound here and bound to the app by ``init_app``."""
+"""Flask extensions, created unbound here and bound to the app by ``init_app``.
+
+``db`` itself lives in ``donations.db`` (so models import that, not this module) and is
+re-exported here beside the others.
+"""
 
 from __future__ import annotations
 
@@ -10,20 +14,15 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
-from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import event
-from sqlalchemy.orm import DeclarativeBase
 
+import donations.models  # noqa: F401  (registers the tables on db.metadata)
 from donations.config import PROJECT_ROOT
+from donations.db import db
 
-
-class Base(DeclarativeBase):
-    pass
-
-
-db = SQLAlchemy(model_class=Base)
-migrate = Migrate()
+#: batch mode, so SQLite can alter a table (Alembic copies it); column types compared
+migrate = Migrate(render_as_batch=True, compare_type=True)
 csrf = CSRFProtect()
 login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address)
@@ -54,8 +53,6 @@ class CookieSessionInterface(SecureCookieSessionInterface):
 def init_app(app: Flask) -> None:
     """Bind every extension to ``app``."""
     app.session_interface = CookieSessionInterface()
-    from donations import models  # noqa: F401  (registers the tables on db.metadata)
-
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("sqlite:///") and ":memory:" not in uri:
         Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
@@ -78,4 +75,4 @@ def _sqlite_connect(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-__all__ = ["Base", "csrf", "db", "limiter", "login_manager", "migrate"]
+__all__ = ["csrf", "db", "limiter", "login_manager", "migrate"]

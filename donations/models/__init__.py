@@ -1,20 +1,27 @@
-"""All tables, importable from one place: ``from donations.models import Gift``."""
+"""All tables, importable from one place: ``from donations.models import Gift``.
 
-from donations.models.core import (
-    Donor,
+The enums and ``utcnow`` are re-exported for callers that import them from here; their
+home is ``donations.enums`` and ``donations.db``.
+"""
+
+from donations.db import utcnow
+from donations.enums import (
+    ActorKind,
     Frequency,
-    Gift,
     GiftStatus,
-    Payment,
+    OutboxStatus,
     PaymentKind,
-    StripeEvent,
-    utcnow,
+    ReminderStatus,
+    StaffRole,
 )
-from donations.models.outbox import OutboxEmail, OutboxStatus
-from donations.models.reminders import Reminder, ReminderStatus
-from donations.models.staff import AuditLog, StaffRole, StaffUser
+from donations.models.core import RUNNING_RECURRING, Donor, Gift, Payment, StripeEvent
+from donations.models.outbox import OutboxEmail
+from donations.models.reminders import Reminder
+from donations.models.staff import AuditLog, StaffUser
 
 __all__ = [
+    "RUNNING_RECURRING",
+    "ActorKind",
     "AuditLog",
     "Donor",
     "Frequency",

@@ -6,42 +6,19 @@ Timestamps are timezone-aware UTC.
 
 from __future__ import annotations
 
-import enum
-from datetime import UTC, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from donations.extensions import db
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-RUNNING_RECURRING = "status IN ('active', 'past_due') AND frequency IN ('monthly', 'annual')"
-
-
-class Frequency(enum.StrEnum):
-    ONCE = "once"
-    MONTHLY = "monthly"
-    ANNUAL = "annual"
-
-
-class GiftStatus(enum.StrEnum):
-    PENDING = "pending"  #: checkout started, not paid yet
-    PAID = "paid"  #: one-time gift paid
-    ACTIVE = "active"  #: recurring gift paid and renewing
-    PAST_DUE = "past_due"  #: a renewal failed; Stripe retries
-    CANCELLED = "cancelled"  #: recurring gift ended
-    ABANDONED = "abandoned"  #: checkout expired unpaid
-    FAILED = "failed"  #: payment failed
-    REFUNDED = "refunded"  #: one-time gift fully refunded
-
-
-class PaymentKind(enum.StrEnum):
-    CHARGE = "charge"
-    REFUND = "refund"
+from donations.db import db, enum_type, utcnow
+from donations.enums import (
+    RECURRING_FREQUENCIES,
+    RUNNING_STATUSES,
+    Frequency,
+    GiftStatus,
+    PaymentKind,
+)
 
 
 class Donor(db.Model):
@@ -53,7 +30,7 @@ class Donor(db.Model):
     name: Mapped[str] = mapped_column(sa.String(200), default="")
     stripe_customer_id: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
     locale: Mapped[str] = mapped_column(sa.String(16), default="en")
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     gifts: Mapped[list[Gift]] = relationship(back_populates="donor", order_by="Gift.id")
 
@@ -71,24 +48,17 @@ class Gift(db.Model):
         sa.Index("ix_gifts_cancelled_at", "cancelled_at"),
         #: the staff caches' freshness stamp, max(updated_at), in one index lookup
         sa.Index("ix_gifts_updated_at", "updated_at"),
-        #: MRR/ARR and active recurring donors as an index-only scan
-        sa.Index(
-            "ix_gifts_recurring_running",
-            "frequency",
-            "currency",
-            "amount",
-            "donor_id",
-            postgresql_where=sa.text(RUNNING_RECURRING),
-            sqlite_where=sa.text(RUNNING_RECURRING),
-        ),
+        #: ix_gifts_recurring_running follows the class: its predicate names the columns
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     donor_id: Mapped[int] = mapped_column(sa.ForeignKey("donors.id"), index=True)
     amount: Mapped[int]  #: minor units per period
     currency: Mapped[str] = mapped_column(sa.String(3))
-    frequency: Mapped[str] = mapped_column(sa.String(10))
-    status: Mapped[str] = mapped_column(sa.String(16), default=GiftStatus.PENDING)
+    frequency: Mapped[Frequency]
+    status: Mapped[GiftStatus] = mapped_column(
+        enum_type(GiftStatus, length=16), default=GiftStatus.PENDING
+    )
     stripe_checkout_session_id: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
     stripe_payment_intent_id: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
     stripe_subscription_id: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
@@ -97,14 +67,12 @@ class Gift(db.Model):
     source_url: Mapped[str] = mapped_column(sa.String(1000), default="")
     reminder_id: Mapped[int | None] = mapped_column(sa.ForeignKey("reminders.id"), index=True)
     disputed: Mapped[bool] = mapped_column(default=False)
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(
-        sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow
-    )
-    paid_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
-    current_period_end: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    paid_at: Mapped[datetime | None]
+    current_period_end: Mapped[datetime | None]
     cancel_at_period_end: Mapped[bool] = mapped_column(default=False)
-    cancelled_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    cancelled_at: Mapped[datetime | None]
     #: Stripe's timestamp of the newest subscription state applied, so late events lose
     stripe_state_at: Mapped[int | None] = mapped_column(sa.BigInteger)
 
@@ -113,7 +81,22 @@ class Gift(db.Model):
 
     @property
     def is_recurring(self) -> bool:
-        return self.frequency != Frequency.ONCE
+        return Frequency(self.frequency).is_recurring
+
+
+#: recurring gifts still renewing: what MRR, ARR and active recurring donors count
+RUNNING_RECURRING = Gift.status.in_(RUNNING_STATUSES) & Gift.frequency.in_(RECURRING_FREQUENCIES)
+
+#: MRR/ARR and active recurring donors as an index-only scan
+sa.Index(
+    "ix_gifts_recurring_running",
+    Gift.frequency,
+    Gift.currency,
+    Gift.amount,
+    Gift.donor_id,
+    postgresql_where=RUNNING_RECURRING,
+    sqlite_where=RUNNING_RECURRING,
+)
 
 
 class Payment(db.Model):
@@ -136,7 +119,7 @@ class Payment(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     gift_id: Mapped[int] = mapped_column(sa.ForeignKey("gifts.id"))
-    kind: Mapped[str] = mapped_column(sa.String(10), default=PaymentKind.CHARGE)
+    kind: Mapped[PaymentKind] = mapped_column(default=PaymentKind.CHARGE)
     amount: Mapped[int]  #: minor units; negative for refunds
     currency: Mapped[str] = mapped_column(sa.String(3))
     stripe_id: Mapped[str] = mapped_column(sa.String(255), unique=True)
@@ -148,8 +131,8 @@ class Payment(db.Model):
     reason: Mapped[str] = mapped_column(sa.String(64), default="")
     disputed: Mapped[bool] = mapped_column(default=False)
     #: when the money moved, per Stripe
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
-    recorded_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     gift: Mapped[Gift] = relationship(back_populates="payments")
 
@@ -167,8 +150,8 @@ class StripeEvent(db.Model):
     livemode: Mapped[bool] = mapped_column(default=False)
     payload: Mapped[str] = mapped_column(sa.Text)
     stripe_created: Mapped[int] = mapped_column(sa.BigInteger, default=0)
-    received_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
-    processed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(default=0)
     error: Mapped[str] = mapped_column(sa.Text, default="")
     gift_id: Mapped[int | None] = mapped_column(sa.ForeignKey("gifts.id"), index=True)

@@ -7,33 +7,17 @@ again with a later ``next_attempt_at``, or ``failed`` after too many attempts.
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from donations.extensions import db
-from donations.models.core import utcnow
-
-
-class OutboxStatus(enum.StrEnum):
-    PENDING = "pending"  #: waiting to be sent (at next_attempt_at)
-    SENDING = "sending"  #: claimed by a worker until next_attempt_at (the lease)
-    SENT = "sent"
-    FAILED = "failed"
+from donations.db import db, utcnow
+from donations.enums import OutboxStatus
 
 
 class OutboxEmail(db.Model):
     __tablename__ = "outbox_emails"
-    __table_args__ = (
-        sa.Index(
-            "ix_outbox_pending_due",
-            "next_attempt_at",
-            postgresql_where=sa.text("status IN ('pending', 'sending')"),
-            sqlite_where=sa.text("status IN ('pending', 'sending')"),
-        ),
-    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     to: Mapped[str] = mapped_column(sa.String(320))
@@ -44,9 +28,20 @@ class OutboxEmail(db.Model):
     #: at most one email per key, e.g. "receipt:in_123", so replays cannot double-send
     dedupe_key: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
     gift_id: Mapped[int | None] = mapped_column(sa.ForeignKey("gifts.id"), index=True)
-    status: Mapped[str] = mapped_column(sa.String(10), default=OutboxStatus.PENDING)
+    status: Mapped[OutboxStatus] = mapped_column(default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_error: Mapped[str] = mapped_column(sa.Text, default="")
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
-    sent_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+
+#: not sent yet: waiting, or leased by a worker (which may have died)
+AWAITING_SEND = OutboxEmail.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING))
+
+sa.Index(
+    "ix_outbox_pending_due",
+    OutboxEmail.next_attempt_at,
+    postgresql_where=AWAITING_SEND,
+    sqlite_where=AWAITING_SEND,
+)

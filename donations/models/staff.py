@@ -1,21 +1,16 @@
-"""Staff accounts and the audit trail of what they did."""
+"""Staff accounts and the audit trail of who did what to a gift."""
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from donations.extensions import db
-from donations.models.core import utcnow
-
-
-class StaffRole(enum.StrEnum):
-    VIEWER = "viewer"
-    ADMIN = "admin"
+from donations.db import db, utcnow
+from donations.enums import ActorKind, StaffRole
+from donations.models.core import Donor
 
 
 class StaffUser(UserMixin, db.Model):
@@ -24,12 +19,12 @@ class StaffUser(UserMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(sa.String(320), unique=True)
     password_hash: Mapped[str] = mapped_column(sa.String(255))
-    role: Mapped[str] = mapped_column(sa.String(10), default=StaffRole.VIEWER)
+    role: Mapped[StaffRole] = mapped_column(default=StaffRole.VIEWER)
     active: Mapped[bool] = mapped_column(default=True)
     failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
-    last_login_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    locked_until: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses disabled accounts
@@ -41,16 +36,23 @@ class StaffUser(UserMixin, db.Model):
 
 
 class AuditLog(db.Model):
+    """One action on a gift or payment, and who took it: ``actor_kind`` says which of
+    ``staff_user_id`` (staff) or ``donor_id`` (a donor through their own link) is set;
+    Stripe and the system act without one."""
+
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    actor_kind: Mapped[ActorKind] = mapped_column(default=ActorKind.SYSTEM)
     staff_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id"))
+    donor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("donors.id"), index=True)
     action: Mapped[str] = mapped_column(sa.String(50))
     gift_id: Mapped[int | None] = mapped_column(sa.ForeignKey("gifts.id"), index=True)
     payment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("payments.id"))
     amount: Mapped[int | None]
     currency: Mapped[str] = mapped_column(sa.String(3), default="")
     detail: Mapped[str] = mapped_column(sa.Text, default="")
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     staff_user: Mapped[StaffUser | None] = relationship()
+    donor: Mapped[Donor | None] = relationship()
