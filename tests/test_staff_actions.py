@@ -12,12 +12,19 @@ import pytest
 import sqlalchemy as sa
 
 from donations import ledger
+from donations.enums import ActorKind
 from donations.extensions import db
 from donations.giving import GiftChoice, start_gift
 from donations.models import AuditLog, Gift, OutboxEmail, Payment
 from donations.payments import gateway
-from tests.conftest import csrf_token_from
-from tests.test_staff_factories import make_donor, make_gift, make_payment, make_staff, sign_in
+from tests.factories import (
+    csrf_token_from,
+    make_donor,
+    make_gift,
+    make_payment,
+    make_staff,
+    sign_in,
+)
 
 
 def _paid_gift(sandbox, frequency="once", amount=2500, currency="USD", webhook=True) -> Gift:
@@ -84,6 +91,7 @@ def test_partial_then_full_refund_reach_the_ledger_and_audit_once(
     assert (refund.amount, refund.refunded_payment_id) == (-1000, charge.id)
     [entry] = _rows(AuditLog, gift_id=gift.id)
     assert (entry.action, entry.amount, entry.staff_user_id) == ("refund", 1000, admin.id)
+    assert (entry.actor_kind, entry.donor_id) == (ActorKind.STAFF, None)
     page = client.get(f"/staff/gifts/{gift.id}").text
     assert "admin@example.org" in page and "$15.00" in page  # net after the refund
 
@@ -109,7 +117,7 @@ def test_partial_then_full_refund_reach_the_ledger_and_audit_once(
 @pytest.mark.parametrize("when", ["now", "period_end"])
 def test_cancel_a_monthly_gift_through_the_sandbox(app, client, sandbox, registered_webhook, when):
     gift = _paid_gift(sandbox, frequency="monthly", amount=1000)
-    make_staff()
+    admin = make_staff()
     sign_in(client)
     url = f"/staff/gifts/{gift.id}/cancel"
     review = _post_form(client, url, {"when": when})
@@ -128,6 +136,7 @@ def test_cancel_a_monthly_gift_through_the_sandbox(app, client, sandbox, registe
         assert gift.status == "active" and gift.cancel_at_period_end
     [entry] = _rows(AuditLog, gift_id=gift.id)
     assert entry.action == ("cancel" if when == "now" else "cancel_at_period_end")
+    assert (entry.actor_kind, entry.staff_user_id) == (ActorKind.STAFF, admin.id)
     state = (gift.status, gift.cancel_at_period_end, gift.cancelled_at)
 
     _settled(sandbox)
@@ -184,3 +193,23 @@ def test_resend_receipt_queues_another_receipt_and_audits_it(app, client, sandbo
     page = client.get(f"/staff/gifts/{gift.id}").text
     assert "resend receipt" in page
     assert re.search(r"dashboard\.stripe\.com/test/payments/pi_", page)
+
+
+def test_the_gift_page_names_who_took_each_action(app, client):
+    donor = make_donor("x@example.org")
+    gift = make_gift(donor, 2000)
+    admin = make_staff()
+    actors = [
+        (ActorKind.STAFF, {"staff_user_id": admin.id}, "admin@example.org"),
+        (ActorKind.DONOR, {"donor_id": donor.id}, "donor (their own link)"),
+        (ActorKind.STRIPE, {}, "Stripe"),
+        (ActorKind.SYSTEM, {}, "system"),
+    ]
+    for kind, who, _ in actors:
+        db.session.add(AuditLog(actor_kind=kind, action="cancel", gift_id=gift.id, **who))
+    db.session.commit()
+    sign_in(client)
+    page = client.get(f"/staff/gifts/{gift.id}").text
+    trail = page[page.index('id="audit-h"') :]
+    cells = re.findall(r"<tr><td>[^<]*</td>\s*<td>([^<]*)</td>", trail)
+    assert cells == [shown for _, _, shown in actors]

@@ -10,8 +10,7 @@ import sqlalchemy as sa
 
 from donations.extensions import db
 from donations.models import StaffUser, utcnow
-from tests.conftest import csrf_token_from
-from tests.test_staff_factories import PASSWORD, make_staff, sign_in
+from tests.factories import PASSWORD, csrf_token_from, make_staff, sign_in
 
 
 def _staff_urls(app, *, admin_only: bool | None = None) -> list[tuple[str, str]]:

@@ -11,8 +11,8 @@ import pytest
 
 from donations.extensions import db
 from donations.models import Reminder
-from donations.staff import figures
-from tests.test_staff_factories import (
+from donations.staff import dashboard
+from tests.factories import (
     at,
     make_donor,
     make_gift,
@@ -91,7 +91,7 @@ def _periods(item):
 
 
 def test_period_totals_are_net_of_refunds_per_currency(dataset):
-    result = figures.payment_totals(NOW)
+    result = dashboard.payment_totals(NOW)
     assert sorted(result) == ["EUR", "USD"]
     assert _periods(result["USD"]) == {
         "today": (5000, 1),  # g1
@@ -110,7 +110,7 @@ def test_period_totals_are_net_of_refunds_per_currency(dataset):
 
 
 def test_chart_has_twelve_months_ending_with_this_one(dataset):
-    result = figures.payment_totals(NOW)
+    result = dashboard.payment_totals(NOW)
     usd = [(start.strftime("%Y-%m"), total.net) for start, total in result["USD"].months]
     assert usd == [
         ("2024-07", 0),
@@ -131,7 +131,7 @@ def test_chart_has_twelve_months_ending_with_this_one(dataset):
 
 
 def test_mrr_arr_and_active_recurring_donors(dataset):
-    data = figures.dashboard(NOW)
+    data = dashboard.figures(NOW)
     by_currency = {item.currency: item for item in data.currencies}
     # USD running: monthly 1000 (active) + 700 (past due), annual 12000 → 1700 + 1000
     assert (by_currency["USD"].mrr, by_currency["USD"].arr) == (2700, 32400)
@@ -143,7 +143,7 @@ def test_mrr_arr_and_active_recurring_donors(dataset):
 
 
 def test_churn_counts_new_and_cancelled_recurring_gifts_this_month(dataset):
-    data = figures.dashboard(NOW)
+    data = dashboard.figures(NOW)
     assert data.new_recurring == 1  # g8, started 2 June
     assert data.cancelled_recurring == 1  # g5 on 5 June; g9 ended in May
     assert data.active_at_month_start == 4  # g2, g3, g5, g6
@@ -151,24 +151,24 @@ def test_churn_counts_new_and_cancelled_recurring_gifts_this_month(dataset):
 
 
 def test_recent_gifts_skip_unpaid_checkouts(dataset):
-    recent = [gift.id for gift, _, _ in figures.dashboard(NOW).recent_gifts]
+    recent = [gift.id for gift, _, _ in dashboard.figures(NOW).recent_gifts]
     assert recent[:3] == [dataset["g1"].id, dataset["g8"].id, dataset["g4"].id]
     assert len(recent) == 9  # every gift but the pending one
 
 
 def test_reminder_figures_and_conversion_rate(dataset):
-    reminders = figures.dashboard(NOW).reminders
+    reminders = dashboard.figures(NOW).reminders
     assert (reminders["scheduled"], reminders["sent"], reminders["converted"]) == (2, 1, 1)
     assert reminders["cancelled"] == 1
     assert reminders["conversion_rate"] == 0.5  # converted / (sent + converted)
 
 
 def test_a_late_refund_in_an_old_month_is_not_hidden_by_the_cache(dataset):
-    before = figures.payment_totals(NOW)["USD"]
+    before = dashboard.payment_totals(NOW)["USD"]
     assert before.months[8][1].net == 1500  # March
     make_payment(dataset["g4"], -200, "2025-03-20 10:00", refund_of=None)
     db.session.commit()
-    after = figures.payment_totals(NOW)["USD"]
+    after = dashboard.payment_totals(NOW)["USD"]
     assert after.months[8][1].net == 1300
     assert after.periods["year"].net == 15500
 
@@ -176,7 +176,7 @@ def test_a_late_refund_in_an_old_month_is_not_hidden_by_the_cache(dataset):
 def test_payments_after_now_are_not_counted(dataset):
     make_payment(dataset["g1"], 100, "2025-06-15 12:30")
     db.session.commit()
-    assert figures.payment_totals(NOW)["USD"].periods["today"].net == 5000
+    assert dashboard.payment_totals(NOW)["USD"].periods["today"].net == 5000
 
 
 def test_dashboard_page_shows_mrr_churn_and_an_svg_chart(dataset, client):
@@ -199,11 +199,11 @@ def test_empty_dashboard_renders(app, client):
 
 
 def test_cancelling_a_gift_updates_mrr_and_churn_at_once(dataset):
-    assert figures.dashboard(NOW).cancelled_recurring == 1
+    assert dashboard.figures(NOW).cancelled_recurring == 1
     g8 = dataset["g8"]
     g8.status = "cancelled"
     g8.cancelled_at = at("2025-06-10 10:00")
     db.session.commit()
-    data = figures.dashboard(NOW)
+    data = dashboard.figures(NOW)
     assert data.cancelled_recurring == 2
     assert {item.currency: item.mrr for item in data.currencies}["EUR"] == 0

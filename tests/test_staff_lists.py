@@ -9,9 +9,10 @@ from datetime import timedelta
 
 import pytest
 
+from donations.enums import Frequency, GiftStatus
 from donations.extensions import db
-from donations.staff.listing import GiftFilter, decode_cursor, gift_page, gift_totals
-from tests.test_staff_factories import at, make_donor, make_gift, make_payment, make_staff, sign_in
+from donations.staff.queries import GiftFilter, decode_cursor, gift_page, gift_totals
+from tests.factories import at, make_donor, make_gift, make_payment, make_staff, sign_in
 
 CURRENCIES = ["USD", "EUR", "GBP"]
 FREQUENCIES = ["once", "monthly", "annual"]
@@ -85,8 +86,8 @@ def test_a_tampered_cursor_restarts_the_list(gifts):
     ("spec", "keep"),
     [
         (GiftFilter(currency="EUR"), lambda g: g.currency == "EUR"),
-        (GiftFilter(frequency="monthly"), lambda g: g.frequency == "monthly"),
-        (GiftFilter(status="cancelled"), lambda g: g.status == "cancelled"),
+        (GiftFilter(frequency=Frequency.MONTHLY), lambda g: g.frequency == "monthly"),
+        (GiftFilter(status=GiftStatus.CANCELLED), lambda g: g.status == "cancelled"),
         (
             GiftFilter(
                 amount_min=__import__("decimal").Decimal("10"),
@@ -108,7 +109,7 @@ def test_a_tampered_cursor_restarts_the_list(gifts):
         (GiftFilter(q="quinn"), lambda g: g.donor.email == "zoe@example.org"),
         (GiftFilter(q="reader1"), lambda g: g.donor.email in ("reader1@example.org",)),
         (
-            GiftFilter(currency="GBP", status="paid", sort="amount_desc"),
+            GiftFilter(currency="GBP", status=GiftStatus.PAID, sort="amount_desc"),
             lambda g: g.currency == "GBP" and g.status == "paid",
         ),
     ],
@@ -123,7 +124,7 @@ def test_search_treats_like_wildcards_as_text(gifts):
 
 
 def test_totals_cover_the_whole_filter_not_just_the_page(gifts):
-    totals = gift_totals(GiftFilter(frequency="once"), CURRENCIES)
+    totals = gift_totals(GiftFilter(frequency=Frequency.ONCE), CURRENCIES)
     once = [g for g in gifts if g.frequency == "once"]
     expected = sorted(
         (c, sum(1 for g in once if g.currency == c), sum(g.amount for g in once if g.currency == c))

@@ -9,7 +9,13 @@ from __future__ import annotations
 from flask import Blueprint, Flask, abort, current_app, redirect, request, url_for
 from flask_login import current_user
 
+from donations.db import db
+from donations.extensions import login_manager
+from donations.models import StaffUser
+from donations.payments import dashboard_url
+
 bp = Blueprint("staff", __name__, url_prefix="/staff")
+bp.add_app_template_global(dashboard_url)
 
 #: endpoints reachable without a session
 PUBLIC_ENDPOINTS = {"staff.login"}
@@ -41,9 +47,19 @@ def no_store(response):
     return response
 
 
-def init_app(app: Flask) -> None:
-    from donations.staff import actions, auth, cli, donors, export, views  # noqa: F401
+def _load_user(user_id: str) -> StaffUser | None:
+    """The signed-in staff user of a session, while the account stays active."""
+    if not user_id.isdigit():
+        return None
+    user = db.session.get(StaffUser, int(user_id))
+    return user if user is not None and user.active else None
 
-    auth.init_login(app)
+
+def init_app(app: Flask) -> None:
+    from donations.staff import cli, views  # noqa: F401  (registers the routes)
+
+    login_manager.login_view = "staff.login"
+    login_manager.login_message = "Please sign in to continue."
+    login_manager.user_loader(_load_user)
     app.register_blueprint(bp)
     app.cli.add_command(cli.staff_cli)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import sys
 
 import click
-import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from flask.cli import AppGroup
 
-from donations.extensions import db
-from donations.models import StaffRole, StaffUser
-from donations.staff.auth import hash_password
+from donations.db import commit_or_rollback
+from donations.enums import StaffRole
+from donations.models import StaffUser
+from donations.staff import services
 
 staff_cli = AppGroup("staff", help="Manage staff accounts.")
 MIN_PASSWORD_LENGTH = 12
@@ -28,7 +28,7 @@ def _read_password(from_stdin: bool) -> str:
 
 
 def _find(email: str) -> StaffUser:
-    user = db.session.scalar(sa.select(StaffUser).where(StaffUser.email == email.strip().lower()))
+    user = services.find_account(email)
     if user is None:
         raise click.ClickException(f"No staff account for {email}.")
     return user
@@ -47,14 +47,14 @@ def create(email: str, role: str, password_stdin: bool, exist_ok: bool) -> None:
         email = validate_email(email, check_deliverability=False).normalized.lower()
     except EmailNotValidError as error:
         raise click.ClickException(f"Not a valid email address: {error}") from error
-    if db.session.scalar(sa.select(StaffUser.id).where(StaffUser.email == email)) is not None:
+    if services.find_account(email) is not None:
         if exist_ok:
             click.echo(f"A staff account for {email} already exists.")
             return
         raise click.ClickException(f"A staff account for {email} already exists.")
     password = _read_password(password_stdin)
-    db.session.add(StaffUser(email=email, role=role, password_hash=hash_password(password)))
-    db.session.commit()
+    with commit_or_rollback():
+        services.create_account(email, StaffRole(role), password)
     click.echo(f"Created {role} account {email}.")
 
 
@@ -64,10 +64,8 @@ def create(email: str, role: str, password_stdin: bool, exist_ok: bool) -> None:
 def set_password(email: str, password_stdin: bool) -> None:
     """Set a new password and lift any lockout."""
     user = _find(email)
-    user.password_hash = hash_password(_read_password(password_stdin))
-    user.failed_logins = 0
-    user.locked_until = None
-    db.session.commit()
+    with commit_or_rollback():
+        services.set_password(user, _read_password(password_stdin))
     click.echo(f"Password changed for {user.email}.")
 
 
@@ -76,6 +74,6 @@ def set_password(email: str, password_stdin: bool) -> None:
 def disable(email: str) -> None:
     """Disable an account: it can no longer sign in, and open sessions end."""
     user = _find(email)
-    user.active = False
-    db.session.commit()
+    with commit_or_rollback():
+        services.disable_account(user)
     click.echo(f"Disabled {user.email}.")

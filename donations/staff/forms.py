@@ -19,7 +19,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from donations.models import Frequency, GiftStatus
+from donations.enums import Frequency, GiftStatus
 
 SORTS = [
     SelectChoice("date_desc", "Newest first"),

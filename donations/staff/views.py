@@ -1,48 +1,136 @@
-"""Dashboard, contributions list and gift page: read-only views for every staff member."""
+"""Every staff route: sign-in, the dashboard, contributions (and their CSV), donors, and
+the admin actions.
+
+An admin action is a form (GET), a confirmation page (first POST) and the action (POST
+with ``confirmed``), all CSRF-protected; the blueprint guard answers 403 to viewers. The
+work itself is in ``donations.giving.admin``; these views own its transaction and turn
+its refusals and Stripe's errors into messages.
+"""
 
 from __future__ import annotations
 
-from flask import abort, current_app, render_template, request
-from werkzeug.datastructures import MultiDict
+from urllib.parse import urlsplit
 
-from donations.extensions import db
-from donations.models import Gift, utcnow
-from donations.staff import bp, chart, details, figures
-from donations.staff.cache import cached_by_gifts
-from donations.staff.forms import GiftFilterForm
-from donations.staff.listing import GiftFilter, gift_page, gift_totals
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    stream_with_context,
+    url_for,
+)
+from flask_login import current_user, login_user, logout_user
+
+from donations.db import commit_or_rollback, db, utcnow
+from donations.enums import Frequency, GiftStatus
+from donations.extensions import limiter
+from donations.giving import admin
+from donations.giving.admin import Actor
+from donations.models import Donor, Gift, Payment
+from donations.money import InvalidAmount, as_input, format_money, to_minor
+from donations.payments import GatewayError
+from donations.staff import admin_only, bp, dashboard, queries, services
+from donations.staff.csv_export import csv_chunks
+from donations.staff.forms import (
+    CancelForm,
+    ConfirmForm,
+    DonorSearchForm,
+    GiftFilterForm,
+    LoginForm,
+    RefundForm,
+)
+
+SIGN_IN_FAILED = "Wrong email or password, or too many attempts: wait a few minutes and try again."
 
 
 def currencies() -> list[str]:
-    return list(current_app.config.get("CURRENCIES", ["USD"]))
+    return list(current_app.config["CURRENCIES"])
 
 
-@bp.app_template_global()
-def stripe_url(object_id: str | None) -> str | None:
-    return details.stripe_url(object_id)
+# --- sign-in -----------------------------------------------------------------------------
 
 
-@bp.route("/")
-def dashboard():
-    data = figures.dashboard(utcnow())
-    charts = {item.currency: chart.bars(item.months, item.currency) for item in data.currencies}
+def safe_next(target: str | None) -> str:
+    """``target`` if it is a path on this site, else the dashboard."""
+    fallback = url_for("staff.dashboard")
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return fallback
+    if "\\" in target or any(ord(char) < 32 for char in target):
+        return fallback
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return fallback
+    return target
+
+
+def _fresh_session() -> None:
+    """Drop everything from before sign-in/out, the CSRF token included (a new one is
+    issued on the next form), so nothing planted in a session survives the change."""
+    session.clear()
+    g.pop("csrf_token", None)
+
+
+def _login_rate() -> str:
+    return current_app.config["STAFF_LOGIN_RATE_LIMIT"]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_rate, methods=["POST"])
+def login():
+    form = LoginForm()
+    if form.validate_on_submit():
+        with commit_or_rollback():
+            user = services.authenticate(form.email.data, form.password.data, now=utcnow())
+        if user is not None:
+            _fresh_session()
+            login_user(user)
+            return redirect(safe_next(request.args.get("next")))
+        flash(SIGN_IN_FAILED, "error")
+    return render_template("staff/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    logout_user()
+    _fresh_session()
+    flash("You are signed out.", "info")
+    return redirect(url_for("staff.login"))
+
+
+# --- reading -----------------------------------------------------------------------------
+
+
+@bp.route("/", endpoint="dashboard")
+def dashboard_page():
+    data = dashboard.figures(utcnow())
+    charts = {
+        item.currency: dashboard.chart_bars(item.months, item.currency) for item in data.currencies
+    }
     return render_template(
-        "staff/dashboard.html", data=data, charts=charts, width=chart.WIDTH, height=chart.HEIGHT
+        "staff/dashboard.html",
+        data=data,
+        charts=charts,
+        width=dashboard.CHART_WIDTH,
+        height=dashboard.CHART_HEIGHT,
     )
 
 
-def filter_from_request() -> tuple[GiftFilterForm, GiftFilter | None]:
+def _filter_from_request() -> tuple[GiftFilterForm, queries.GiftFilter | None]:
     """The filter form bound to the query string, and the filter when it is valid."""
-    args = MultiDict(request.args)
-    form = GiftFilterForm(formdata=args, currencies=currencies())
+    form = GiftFilterForm(formdata=request.args, currencies=currencies())
     if not form.validate():
         return form, None
-    spec = GiftFilter(
+    spec = queries.GiftFilter(
         q=(form.q.data or "").strip(),
         date_from=form.date_from.data,
         date_to=form.date_to.data,
-        frequency=form.frequency.data or "",
-        status=form.status.data or "",
+        frequency=Frequency(form.frequency.data) if form.frequency.data else None,
+        status=GiftStatus(form.status.data) if form.status.data else None,
         currency=form.currency.data or "",
         amount_min=form.amount_min.data,
         amount_max=form.amount_max.data,
@@ -53,18 +141,135 @@ def filter_from_request() -> tuple[GiftFilterForm, GiftFilter | None]:
 
 @bp.route("/gifts")
 def gifts():
-    form, spec = filter_from_request()
+    form, spec = _filter_from_request()
     if spec is None:
         return render_template("staff/gifts.html", form=form, page=None, totals=[]), 400
-    page = gift_page(spec, currencies(), request.args.get("cursor"))
-    totals = cached_by_gifts(
-        ("totals", spec, tuple(currencies())), lambda: gift_totals(spec, currencies())
+    page = queries.gift_page(spec, currencies(), request.args.get("cursor"))
+    totals = queries.cached_by_gifts(
+        ("totals", spec, tuple(currencies())), lambda: queries.gift_totals(spec, currencies())
     )
     query = {k: v for k, v in request.args.items() if k != "cursor" and v}
     return render_template("staff/gifts.html", form=form, page=page, totals=totals, query=query)
 
 
+@bp.route("/gifts.csv")
+def export_csv():
+    form, spec = _filter_from_request()
+    if spec is None:
+        return Response("Invalid filter: " + str(form.errors), status=400, mimetype="text/plain")
+    stamp = utcnow().strftime("%Y%m%d-%H%M")
+    return Response(
+        stream_with_context(csv_chunks(spec, currencies())),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="gifts-{stamp}.csv"'},
+    )
+
+
 @bp.route("/gifts/<int:gift_id>")
 def gift(gift_id: int):
     gift = db.session.get(Gift, gift_id) or abort(404)
-    return render_template("staff/gift.html", detail=details.gift_detail(gift))
+    return render_template("staff/gift.html", detail=queries.gift_detail(gift))
+
+
+@bp.route("/donors")
+def donors():
+    form = DonorSearchForm(formdata=request.args)
+    q = (form.q.data or "").strip() if form.validate() else ""
+    page = queries.donor_page(q, request.args.get("cursor"))
+    return render_template("staff/donors.html", form=form, page=page, q=q)
+
+
+@bp.route("/donors/<int:donor_id>")
+def donor(donor_id: int):
+    donor = db.session.get(Donor, donor_id) or abort(404)
+    return render_template("staff/donor.html", detail=queries.donor_detail(donor))
+
+
+# --- admin actions -----------------------------------------------------------------------
+
+
+def _back(gift_id: int):
+    return redirect(url_for("staff.gift", gift_id=gift_id))
+
+
+def _failed(error: Exception, gift_id: int):
+    if isinstance(error, GatewayError):
+        flash(f"Stripe refused: {error.message} Nothing was changed.", "error")
+    else:
+        flash(f"{error} Nothing was changed.", "error")
+    return _back(gift_id)
+
+
+@bp.route("/payments/<int:payment_id>/refund", methods=["GET", "POST"])
+@admin_only
+def refund(payment_id: int):
+    payment = db.session.get(Payment, payment_id) or abort(404)
+    remaining = admin.remaining_refundable(payment)
+    form = RefundForm()
+    page = {"payment": payment, "remaining": remaining, "form": form}
+    if not form.validate_on_submit():
+        if not form.is_submitted():
+            form.amount.data = as_input(remaining, payment.currency) if remaining else ""
+        return render_template("staff/refund.html", **page, confirm=False)
+    try:
+        text = (form.amount.data or "").strip()
+        amount = to_minor(text, payment.currency) if text else remaining
+    except InvalidAmount as error:
+        form.amount.errors = [str(error)]
+        return render_template("staff/refund.html", **page, confirm=False), 400
+    if amount <= 0 or amount > remaining:
+        limit = format_money(remaining, payment.currency)
+        form.amount.errors = [f"Enter an amount above zero and at most {limit}."]
+        return render_template("staff/refund.html", **page, confirm=False), 400
+    if form.confirmed.data != "yes":
+        form.amount.data = as_input(amount, payment.currency)
+        return render_template("staff/refund.html", **page, amount=amount, confirm=True)
+    gift_id, currency = payment.gift_id, payment.currency
+    try:
+        with commit_or_rollback():
+            admin.refund_payment(payment, amount, actor=Actor.staff(current_user))
+    except (admin.ActionRefused, GatewayError) as error:
+        return _failed(error, gift_id)
+    flash(f"Refunded {format_money(amount, currency)}.", "success")
+    return _back(gift_id)
+
+
+@bp.route("/gifts/<int:gift_id>/cancel", methods=["GET", "POST"])
+@admin_only
+def cancel(gift_id: int):
+    gift = db.session.get(Gift, gift_id) or abort(404)
+    form = CancelForm()
+    if not form.validate_on_submit():
+        return render_template("staff/cancel.html", gift=gift, form=form, confirm=False)
+    at_period_end = form.when.data != "now"
+    if form.confirmed.data != "yes":
+        return render_template("staff/cancel.html", gift=gift, form=form, confirm=True)
+    try:
+        with commit_or_rollback():
+            admin.cancel_gift(gift, at_period_end=at_period_end, actor=Actor.staff(current_user))
+    except (admin.ActionRefused, GatewayError) as error:
+        return _failed(error, gift_id)
+    flash(
+        "The gift will end at the end of its paid period."
+        if at_period_end
+        else "The gift is cancelled.",
+        "success",
+    )
+    return _back(gift_id)
+
+
+@bp.route("/payments/<int:payment_id>/resend-receipt", methods=["GET", "POST"])
+@admin_only
+def resend_receipt(payment_id: int):
+    payment = db.session.get(Payment, payment_id) or abort(404)
+    form = ConfirmForm()
+    if not form.validate_on_submit() or form.confirmed.data != "yes":
+        return render_template("staff/resend.html", payment=payment, form=form)
+    gift_id, email = payment.gift_id, payment.gift.donor.email
+    try:
+        with commit_or_rollback():
+            admin.resend_receipt(payment, actor=Actor.staff(current_user))
+    except (admin.ActionRefused, GatewayError) as error:
+        return _failed(error, gift_id)
+    flash(f"Receipt queued for {email}.", "success")
+    return _back(gift_id)

@@ -1,8 +1,10 @@
-"""Contributions and donors lists: filters, keyset pagination and totals.
+"""What the staff pages read: the contributions and donors lists, the gift and donor
+pages, the gifts the CSV export streams, and the per-app cache of expensive figures.
 
-Pages are found by keyset (``WHERE (sort_key, id) < cursor``), never OFFSET, so page
+Lists are paged by keyset (``WHERE (sort_key, id) < cursor``), never OFFSET, so page
 1,000 costs what page 1 costs. The cursor handed to the browser is opaque (URL-safe
 base64 of the last row's sort key and id) and a tampered one simply restarts the list.
+The dashboard's figures are in ``dashboard``.
 """
 
 from __future__ import annotations
@@ -10,17 +12,61 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from time import monotonic
+from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import selectinload
 
-from donations.extensions import db
-from donations.models import Donor, Gift, Payment
+from donations.db import db
+from donations.enums import Frequency, GiftStatus
+from donations.models import AuditLog, Donor, Gift, Payment, PaymentKind, Reminder, StripeEvent
 from donations.money import precision
 
+#: how long a cached figure may live whatever its freshness test says
+CACHE_SECONDS = 600
+
+
+def cached(key: tuple, is_fresh: Callable[[Any], bool], compute: Callable[[], tuple]):
+    """Remembered per app: ``compute()`` returns (value, stamp); the value is reused while
+    ``is_fresh(stamp)`` holds and it is younger than ``CACHE_SECONDS``.
+
+    Entries live in ``app.extensions`` (one app per process in production, one per test)
+    and are dropped wholesale past 256.
+    """
+    store: dict = current_app.extensions.setdefault("staff_figures", {})
+    hit = store.get(key)
+    if hit is not None and monotonic() - hit[0] < CACHE_SECONDS and is_fresh(hit[1]):
+        return hit[2]
+    value, stamp = compute()
+    if len(store) > 256:
+        store.clear()
+    store[key] = (monotonic(), stamp, value)
+    return value
+
+
+def gifts_stamp() -> tuple:
+    """Changes whenever a gift is added or updated (two index lookups)."""
+    return (
+        db.session.scalar(sa.select(sa.func.max(Gift.id))),
+        db.session.scalar(sa.select(sa.func.max(Gift.updated_at))),
+    )
+
+
+def cached_by_gifts(key: tuple, compute: Callable[[], Any]):
+    """``compute()`` remembered until any gift changes."""
+    stamp = gifts_stamp()
+    return cached(key, lambda old: old == stamp, lambda: (compute(), stamp))
+
+
 PAGE_SIZE = 50
+#: values a cursor may carry into a query (PostgreSQL's bigint range)
+BIGINT_LIMIT = 2**63
 
 
 @dataclass(frozen=True)
@@ -30,8 +76,8 @@ class GiftFilter:
     q: str = ""
     date_from: date | None = None
     date_to: date | None = None  #: inclusive
-    frequency: str = ""
-    status: str = ""
+    frequency: Frequency | None = None
+    status: GiftStatus | None = None
     currency: str = ""
     amount_min: Decimal | None = None  #: major units
     amount_max: Decimal | None = None
@@ -51,10 +97,6 @@ def encode_cursor(value, row_id: int) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-#: values a cursor may carry into a query (PostgreSQL's bigint range)
-BIGINT_LIMIT = 2**63
-
-
 def decode_cursor(cursor: str | None, *, as_datetime: bool) -> tuple | None:
     """The (sort value, id) inside ``cursor``, or None when absent or not ours."""
     if not cursor:
@@ -64,8 +106,8 @@ def decode_cursor(cursor: str | None, *, as_datetime: bool) -> tuple | None:
         value, row_id = json.loads(raw)
         if as_datetime:
             value = datetime.fromisoformat(value)
-            if value.tzinfo is None:
-                value = value.replace(tzinfo=UTC)
+            if value.tzinfo is None:  # ours always carry their UTC offset
+                return None
         elif not isinstance(value, int) or abs(value) >= BIGINT_LIMIT:
             return None
         if not isinstance(row_id, int) or abs(row_id) >= BIGINT_LIMIT:
@@ -213,3 +255,164 @@ def donor_page(q: str, cursor: str | None = None) -> Page:
         rows = rows[:PAGE_SIZE]
         next_cursor = encode_cursor(rows[-1]["id"], rows[-1]["id"])
     return Page([dict(row) for row in rows], next_cursor)
+
+
+def export_query(spec: GiftFilter, currencies: list[str]) -> sa.Select:
+    """Gifts matching ``spec`` with each gift's net received, newest first, in the CSV's
+    column order (see ``csv_export``)."""
+    nets = (
+        sa.select(Payment.gift_id, sa.func.sum(Payment.amount).label("net"))
+        .group_by(Payment.gift_id)
+        .subquery()
+    )
+    return (
+        sa.select(
+            Gift.id,
+            Gift.created_at,
+            Donor.email,
+            Donor.name,
+            Gift.frequency,
+            Gift.status,
+            Gift.amount,
+            Gift.currency,
+            nets.c.net,
+            Gift.source,
+            Gift.stripe_subscription_id,
+            Gift.stripe_payment_intent_id,
+            Gift.cancelled_at,
+        )
+        .join(Donor, Donor.id == Gift.donor_id)
+        .outerjoin(nets, nets.c.gift_id == Gift.id)
+        .where(*gift_conditions(spec, currencies))
+        .order_by(Gift.created_at.desc(), Gift.id.desc())
+    )
+
+
+@dataclass
+class GiftDetail:
+    gift: Gift
+    payments: list[Payment]
+    remaining: dict[int, int]  #: charge id → refundable minor units
+    net: int
+    events: list[StripeEvent]
+    reminders: list[Reminder]
+    audit: list[AuditLog]
+
+
+def _provider_ids(gift: Gift, payments: list[Payment]) -> set[str]:
+    """Every payment-provider object id recorded on the gift and its payments."""
+    ids = {
+        gift.stripe_checkout_session_id,
+        gift.stripe_payment_intent_id,
+        gift.stripe_subscription_id,
+    }
+    for payment in payments:
+        ids |= {
+            payment.stripe_id,
+            payment.stripe_invoice_id,
+            payment.stripe_payment_intent_id,
+            payment.stripe_charge_id,
+        }
+    ids.discard(None)
+    ids.discard("")
+    return ids
+
+
+def gift_detail(gift: Gift) -> GiftDetail:
+    """Everything recorded about one gift, oldest first."""
+    payments = list(
+        db.session.scalars(
+            sa.select(Payment)
+            .where(Payment.gift_id == gift.id)
+            .order_by(Payment.created_at, Payment.id)
+        )
+    )
+    refunded: dict[int, int] = {}
+    for payment in payments:
+        if payment.refunded_payment_id is not None:
+            refunded[payment.refunded_payment_id] = (
+                refunded.get(payment.refunded_payment_id, 0) - payment.amount
+            )
+    remaining = {
+        p.id: max(p.amount - refunded.get(p.id, 0), 0)
+        for p in payments
+        if p.kind == PaymentKind.CHARGE and p.amount > 0
+    }
+    ids = _provider_ids(gift, payments)
+    linked = StripeEvent.gift_id == gift.id
+    if ids:
+        linked = sa.or_(linked, StripeEvent.object_id.in_(ids))
+    events = list(
+        db.session.scalars(
+            sa.select(StripeEvent)
+            .where(linked)
+            .order_by(StripeEvent.stripe_created, StripeEvent.id)
+            .limit(500)
+        )
+    )
+    reminder_match = Reminder.email == gift.donor.email
+    if gift.reminder_id is not None:
+        reminder_match = sa.or_(reminder_match, Reminder.id == gift.reminder_id)
+    reminders = list(
+        db.session.scalars(sa.select(Reminder).where(reminder_match).order_by(Reminder.id))
+    )
+    audit = list(
+        db.session.scalars(
+            sa.select(AuditLog)
+            .options(selectinload(AuditLog.staff_user))
+            .where(AuditLog.gift_id == gift.id)
+            .order_by(AuditLog.created_at, AuditLog.id)
+        )
+    )
+    return GiftDetail(
+        gift=gift,
+        payments=payments,
+        remaining=remaining,
+        net=sum(p.amount for p in payments),
+        events=events,
+        reminders=reminders,
+        audit=audit,
+    )
+
+
+@dataclass
+class DonorDetail:
+    donor: Donor
+    lifetime: list[tuple[str, int]]  #: (currency, net minor units)
+    gifts: list[tuple[Gift, int]]  #: (gift, net received)
+    reminders: list[Reminder]
+
+
+def donor_detail(donor: Donor) -> DonorDetail:
+    """A donor's lifetime net per currency, their gifts and their reminders."""
+    lifetime = db.session.execute(
+        sa.select(Payment.currency, sa.func.sum(Payment.amount))
+        .join(Gift, Gift.id == Payment.gift_id)
+        .where(Gift.donor_id == donor.id)
+        .group_by(Payment.currency)
+        .order_by(Payment.currency)
+    ).all()
+    gifts = list(
+        db.session.scalars(
+            sa.select(Gift).where(Gift.donor_id == donor.id).order_by(Gift.created_at.desc())
+        )
+    )
+    nets = dict(
+        db.session.execute(
+            sa.select(Payment.gift_id, sa.func.sum(Payment.amount))
+            .join(Gift, Gift.id == Payment.gift_id)
+            .where(Gift.donor_id == donor.id)
+            .group_by(Payment.gift_id)
+        ).all()
+    )
+    reminders = list(
+        db.session.scalars(
+            sa.select(Reminder).where(Reminder.email == donor.email).order_by(Reminder.id.desc())
+        )
+    )
+    return DonorDetail(
+        donor=donor,
+        lifetime=[(currency, int(total or 0)) for currency, total in lifetime],
+        gifts=[(gift, int(nets.get(gift.id) or 0)) for gift in gifts],
+        reminders=reminders,
+    )

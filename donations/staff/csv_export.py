@@ -24,18 +24,12 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 
-import sqlalchemy as sa
-from flask import Response, stream_with_context
-
-from donations.extensions import db
-from donations.models import Donor, Gift, Payment
+from donations.db import db
 from donations.money import precision
-from donations.staff import bp
-from donations.staff.listing import GiftFilter, gift_conditions
-from donations.staff.views import currencies, filter_from_request
+from donations.staff.queries import GiftFilter, export_query
 
 COLUMNS = [
     "gift_id",
@@ -62,51 +56,17 @@ def neutralise(value: str) -> str:
 
 
 def _iso(value: datetime | None) -> str:
-    if value is None:
-        return ""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat()
+    return value.isoformat() if value is not None else ""
 
 
-def export_query(spec: GiftFilter, currency_list: list[str]) -> sa.Select:
-    """Gifts matching ``spec``, newest first, with each gift's net received."""
-    nets = (
-        sa.select(Payment.gift_id, sa.func.sum(Payment.amount).label("net"))
-        .group_by(Payment.gift_id)
-        .subquery()
-    )
-    return (
-        sa.select(
-            Gift.id,
-            Gift.created_at,
-            Donor.email,
-            Donor.name,
-            Gift.frequency,
-            Gift.status,
-            Gift.amount,
-            Gift.currency,
-            nets.c.net,
-            Gift.source,
-            Gift.stripe_subscription_id,
-            Gift.stripe_payment_intent_id,
-            Gift.cancelled_at,
-        )
-        .join(Donor, Donor.id == Gift.donor_id)
-        .outerjoin(nets, nets.c.gift_id == Gift.id)
-        .where(*gift_conditions(spec, currency_list))
-        .order_by(Gift.created_at.desc(), Gift.id.desc())
-    )
-
-
-def rows(spec: GiftFilter, currency_list: list[str]) -> Iterator[str]:
+def csv_chunks(spec: GiftFilter, currencies: list[str]) -> Iterator[str]:
     """The CSV text in chunks of ``BATCH`` rows, read through a server-side cursor."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(COLUMNS)
     # yield_per implies stream_results: a server-side cursor on PostgreSQL
     result = db.session.execute(
-        export_query(spec, currency_list),
+        export_query(spec, currencies),
         execution_options={"yield_per": BATCH, "stream_results": True},
     )
     places: dict[str, int] = {}
@@ -140,17 +100,4 @@ def rows(spec: GiftFilter, currency_list: list[str]) -> Iterator[str]:
         yield buffer.getvalue()
     finally:
         result.close()
-        db.session.rollback()
-
-
-@bp.route("/gifts.csv")
-def export_csv():
-    form, spec = filter_from_request()
-    if spec is None:
-        return Response("Invalid filter: " + str(form.errors), status=400, mimetype="text/plain")
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
-    return Response(
-        stream_with_context(rows(spec, currencies())),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="gifts-{stamp}.csv"'},
-    )
+        db.session.rollback()  # end the read transaction that held the cursor
