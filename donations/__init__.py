@@ -44,8 +44,8 @@ def create_app(config: dict | None = None) -> Flask:
         worker,
     )
 
-    if app.config.get("TRUSTED_PROXIES"):
-        hops = app.config["TRUSTED_PROXIES"]
+    hops = app.config["TRUSTED_PROXIES"]
+    if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     extensions.init_app(app)
     security.init_app(app)

@@ -1,114 +1,191 @@
-"""Settings read from the environment, with defaults that work on a laptop.
+"""Every setting: the environment variable it comes from, how it is read, and its default.
 
-Every setting is documented in the README's configuration table; keep the two in step.
+This table is the one place a default is written. Code reads ``current_app.config[KEY]``;
+README.md's configuration table documents exactly these settings with the same defaults
+(``tests/test_config.py`` checks both). An environment variable set to an empty string
+counts as unset.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from flask import current_app, has_request_context, request
+
+from donations.enums import Frequency
 
 DEV_SECRET_KEY = "dev-only-secret-key-change-me"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = PROJECT_ROOT / "instance"
+#: base of links built outside a request (worker, CLI) when ``PUBLIC_URL`` is not set
+LOCAL_URL = "http://localhost:5000"
 
+
+def parse_bool(text: str) -> bool:
+    return text.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def parse_list(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def parse_codes(text: str) -> list[str]:
+    return [code.upper() for code in parse_list(text)]
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable and the config key it fills.
+
+    ``default`` is written as it would be in the environment and read by ``parse`` like
+    any value; a callable default computes the value from the settings read before it.
+    ``readme`` is how the README states a default that is not such a text.
+    """
+
+    env: str
+    default: str | Callable[[Mapping[str, Any]], Any] | None
+    parse: Callable[[str], Any] = str
+    key: str = ""  #: the config key, when it is not the variable's name
+    readme: str = ""
+
+    @property
+    def config_key(self) -> str:
+        return self.key or self.env
+
+    def read(self, environ: Mapping[str, str], earlier: Mapping[str, Any]) -> Any:
+        text = environ.get(self.env) or None
+        if text is not None:
+            return self.parse(text)
+        if callable(self.default):
+            return self.default(earlier)
+        return None if self.default is None else self.parse(self.default)
+
+
+#: preset amounts per frequency, in major units (``PRESETS_ONCE`` …)
 DEFAULT_PRESETS = {
-    "once": ["5", "10", "25", "50"],
-    "monthly": ["2", "5", "10", "20"],
-    "annual": ["25", "50", "100", "250"],
+    Frequency.ONCE: "5,10,25,50",
+    Frequency.MONTHLY: "2,5,10,20",
+    Frequency.ANNUAL: "25,50,100,250",
+}
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("DONATIONS_ENV", "development", key="ENV_NAME"),
+    Setting("SECRET_KEY", DEV_SECRET_KEY, readme="a development value"),
+    Setting(
+        "DATABASE_URL",
+        f"sqlite:///{INSTANCE_DIR / 'donations.sqlite3'}",
+        key="SQLALCHEMY_DATABASE_URI",
+        readme="`sqlite:///instance/donations.sqlite3`",
+    ),
+    Setting("PUBLIC_URL", "", readme="(the request's host; `http://localhost:5000` outside one)"),
+    Setting("ORGANIZATION_NAME", "The Daily Example"),
+    Setting("PRIVACY_POLICY_URL", "/privacy"),
+    Setting("PAYMENT_GATEWAY", "stripe"),
+    Setting("STRIPE_SECRET_KEY", "sk_test_sandbox"),
+    Setting("STRIPE_PUBLISHABLE_KEY", "pk_test_sandbox"),
+    Setting("STRIPE_WEBHOOK_SECRET", ""),
+    Setting("STRIPE_API_BASE", None, readme="(unset: Stripe itself)"),
+    Setting("CURRENCIES", "USD,EUR,GBP", parse_codes),
+    Setting("DEFAULT_CURRENCY", "USD", str.upper),
+    *(
+        Setting(f"PRESETS_{frequency.name}", amounts, parse_list)
+        for frequency, amounts in DEFAULT_PRESETS.items()
+    ),
+    Setting("MIN_AMOUNT", "2.00"),
+    Setting("MAX_AMOUNT", "10000"),
+    Setting("SMTP_HOST", "127.0.0.1"),
+    Setting("SMTP_PORT", "8025", int),
+    Setting("SMTP_USERNAME", ""),
+    Setting("SMTP_PASSWORD", ""),
+    Setting("SMTP_STARTTLS", "false", parse_bool),
+    Setting("SMTP_SSL", "false", parse_bool),
+    Setting("MAIL_FROM", "The Daily Example <support@example.org>"),
+    Setting("SMTP_TIMEOUT", "10", float),
+    Setting("WORKER_BATCH_SIZE", "50", int),
+    Setting("WORKER_INTERVAL", "5", float),
+    Setting("WORKER_MAX_ATTEMPTS", "8", int),
+    Setting("WORKER_RETRY_BASE", "60", int),
+    Setting("WORKER_RETRY_MAX", "21600", int),
+    Setting("WORKER_LEASE", "300", int),
+    Setting("REMINDER_CANCEL_MAX_AGE", "15552000", int),
+    Setting("REMIND_RATE_LIMIT_IP", "10 per minute;30 per hour"),
+    Setting("REMIND_RATE_LIMIT_EMAIL", "5 per day"),
+    Setting("MANAGE_LINK_MAX_AGE", "86400", int),
+    Setting("MANAGE_RATE_LIMIT", "5 per minute;20 per hour"),
+    Setting("STAFF_LOGIN_RATE_LIMIT", "10 per minute"),
+    Setting("STAFF_LOCKOUT_THRESHOLD", "5", int),
+    Setting("STAFF_LOCKOUT_MINUTES", "15", int),
+    Setting("RATELIMIT_STORAGE_URI", "memory://"),
+    Setting(
+        "SESSION_COOKIE_SECURE",
+        lambda earlier: earlier["ENV_NAME"] == "production",
+        parse_bool,
+        readme="`true` in production, else `false`",
+    ),
+    Setting("TRUSTED_PROXIES", "0", int),
+)
+
+#: settings with a per-currency variant (``MIN_AMOUNT_EUR=1.50``), read only when set
+PER_CURRENCY = ("MIN_AMOUNT", "MAX_AMOUNT")
+
+#: Flask settings that are not configurable
+FIXED = {
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "WTF_CSRF_TIME_LIMIT": None,
 }
 
 
-def _env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+def from_environment(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
+    """Build the Flask config mapping from environment variables."""
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        values[setting.config_key] = setting.read(environ, values)
+    return values | _per_currency(environ) | FIXED
 
 
-def _env_list(name: str, default: list[str]) -> list[str]:
-    value = os.environ.get(name)
-    if not value:
-        return default
-    return [item.strip() for item in value.split(",") if item.strip()]
-
-
-def _presets_from_env() -> dict[str, list[str]]:
-    """Read ``PRESETS_ONCE``/``PRESETS_MONTHLY``/``PRESETS_ANNUAL`` as comma lists."""
-    return {
-        frequency: _env_list(f"PRESETS_{frequency.upper()}", amounts)
-        for frequency, amounts in DEFAULT_PRESETS.items()
-    }
-
-
-def _amount_overrides() -> dict[str, str]:
-    """``MIN_AMOUNT_EUR=1.50``-style per-currency limits, as config keys of the same name."""
+def _per_currency(environ: Mapping[str, str]) -> dict[str, str]:
+    """``MIN_AMOUNT_EUR``-style variables, as config keys of the same name."""
     return {
         name: value
-        for name, value in os.environ.items()
-        if name.startswith(("MIN_AMOUNT_", "MAX_AMOUNT_")) and len(name) == 14
+        for name, value in environ.items()
+        if value and name[:-4] in PER_CURRENCY and name[-4:-3] == "_"
     }
 
 
-def from_environment() -> dict:
-    """Build the Flask config mapping from environment variables."""
-    sqlite_default = f"sqlite:///{INSTANCE_DIR / 'donations.sqlite3'}"
-    env_name = os.environ.get("DONATIONS_ENV", "development")
-    return _amount_overrides() | {
-        "ENV_NAME": env_name,
-        "SECRET_KEY": os.environ.get("SECRET_KEY", DEV_SECRET_KEY),
-        "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL", sqlite_default),
-        "PUBLIC_URL": os.environ.get("PUBLIC_URL", ""),
-        "ORGANIZATION_NAME": os.environ.get("ORGANIZATION_NAME", "The Daily Example"),
-        "PRIVACY_POLICY_URL": os.environ.get("PRIVACY_POLICY_URL", "/privacy"),
-        "STRIPE_SECRET_KEY": os.environ.get("STRIPE_SECRET_KEY", "sk_test_sandbox"),
-        "STRIPE_PUBLISHABLE_KEY": os.environ.get("STRIPE_PUBLISHABLE_KEY", "pk_test_sandbox"),
-        "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET", ""),
-        "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE") or None,
-        "CURRENCIES": [c.upper() for c in _env_list("CURRENCIES", ["USD", "EUR", "GBP"])],
-        "DEFAULT_CURRENCY": os.environ.get("DEFAULT_CURRENCY", "USD").upper(),
-        "PRESET_AMOUNTS": _presets_from_env(),
-        "MIN_AMOUNT": os.environ.get("MIN_AMOUNT", "2.00"),
-        "MAX_AMOUNT": os.environ.get("MAX_AMOUNT", "10000"),
-        "SMTP_HOST": os.environ.get("SMTP_HOST", "127.0.0.1"),
-        "SMTP_PORT": int(os.environ.get("SMTP_PORT", "8025")),
-        "SMTP_USERNAME": os.environ.get("SMTP_USERNAME", ""),
-        "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD", ""),
-        "SMTP_STARTTLS": _env_bool("SMTP_STARTTLS", False),
-        "SMTP_SSL": _env_bool("SMTP_SSL", False),
-        "MAIL_FROM": os.environ.get("MAIL_FROM", "The Daily Example <support@example.org>"),
-        "SMTP_TIMEOUT": float(os.environ.get("SMTP_TIMEOUT", "10")),
-        "WORKER_BATCH_SIZE": int(os.environ.get("WORKER_BATCH_SIZE", "50")),
-        "WORKER_INTERVAL": float(os.environ.get("WORKER_INTERVAL", "5")),
-        "WORKER_MAX_ATTEMPTS": int(os.environ.get("WORKER_MAX_ATTEMPTS", "8")),
-        "WORKER_RETRY_BASE": int(os.environ.get("WORKER_RETRY_BASE", "60")),
-        "WORKER_RETRY_MAX": int(os.environ.get("WORKER_RETRY_MAX", "21600")),
-        "WORKER_LEASE": int(os.environ.get("WORKER_LEASE", "300")),
-        "REMINDER_CANCEL_MAX_AGE": int(os.environ.get("REMINDER_CANCEL_MAX_AGE", "15552000")),
-        "REMIND_RATE_LIMIT_IP": os.environ.get("REMIND_RATE_LIMIT_IP", "10 per minute;30 per hour"),
-        "REMIND_RATE_LIMIT_EMAIL": os.environ.get("REMIND_RATE_LIMIT_EMAIL", "5 per day"),
-        "MANAGE_LINK_MAX_AGE": int(os.environ.get("MANAGE_LINK_MAX_AGE", "86400")),
-        "MANAGE_RATE_LIMIT": os.environ.get("MANAGE_RATE_LIMIT", "5 per minute;20 per hour"),
-        "STAFF_LOGIN_RATE_LIMIT": os.environ.get("STAFF_LOGIN_RATE_LIMIT", "10 per minute"),
-        "STAFF_LOCKOUT_THRESHOLD": int(os.environ.get("STAFF_LOCKOUT_THRESHOLD", "5")),
-        "STAFF_LOCKOUT_MINUTES": int(os.environ.get("STAFF_LOCKOUT_MINUTES", "15")),
-        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
-        "SESSION_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", env_name == "production"),
-        "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
-        "SESSION_COOKIE_HTTPONLY": True,
-        "SESSION_COOKIE_SAMESITE": "Lax",
-        "WTF_CSRF_TIME_LIMIT": None,
-    }
+def per_currency(key: str, currency: str) -> Any:
+    """A per-currency setting (``MIN_AMOUNT_EUR``) when set, else the general one."""
+    config = current_app.config
+    specific = f"{key}_{currency}"
+    return config[specific] if specific in config else config[key]
 
 
-def check_production_safety(config: dict) -> None:
+def public_url() -> str:
+    """The site's base URL, without a trailing slash, for every absolute link.
+
+    ``PUBLIC_URL`` when set (behind proxies, and in production); else the host of the
+    request being handled; else (worker, CLI) ``LOCAL_URL``.
+    """
+    configured = current_app.config["PUBLIC_URL"]
+    if configured:
+        return configured.rstrip("/")
+    if has_request_context():
+        return request.host_url.rstrip("/")
+    return LOCAL_URL
+
+
+def check_production_safety(config: Mapping[str, Any]) -> None:
     """Refuse to run in production with settings that are only safe on a laptop."""
-    if config.get("ENV_NAME") != "production":
+    if config["ENV_NAME"] != "production":
         return
     problems = []
-    if config.get("SECRET_KEY") in (None, "", DEV_SECRET_KEY):
+    if config["SECRET_KEY"] in (None, "", DEV_SECRET_KEY):
         problems.append("SECRET_KEY must be set to a secret value")
-    if not str(config.get("PUBLIC_URL") or "").startswith("https://"):
+    if not str(config["PUBLIC_URL"] or "").startswith("https://"):
         problems.append("PUBLIC_URL must be the site's https:// address (links in emails use it)")
     if problems:
         raise RuntimeError("DONATIONS_ENV=production: " + "; ".join(problems))

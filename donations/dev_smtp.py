@@ -1,9 +1,9 @@
 """A local SMTP sink for development: every message becomes a ``.eml`` file.
 
-``python -m donations.dev_smtp --port 8025 --dir instance/mail`` accepts any mail on
-127.0.0.1, writes it to ``<dir>/<time>-<n>.eml`` (open it in any mail client) and logs
-its recipients and subject, so a newcomer sees the reminders and receipts the worker sends
-without a real mail server.
+``python -m donations.dev_smtp --dir instance/mail`` accepts any mail on 127.0.0.1 (on the
+app's ``SMTP_PORT`` unless ``--port`` says otherwise), writes it to
+``<dir>/<time>-<n>.eml`` (open it in any mail client) and logs its recipients and subject,
+so a newcomer sees the reminders and receipts the worker sends without a real mail server.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from email import message_from_bytes, policy
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
+
+from donations.config import from_environment
 
 log = logging.getLogger("donations.dev_smtp")
 
@@ -42,7 +44,7 @@ class FileSink:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8025)
+    parser.add_argument("--port", type=int, default=from_environment()["SMTP_PORT"])
     parser.add_argument("--dir", default="instance/mail", help="where to keep .eml files")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s dev-smtp %(message)s")

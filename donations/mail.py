@@ -29,7 +29,7 @@ from typing import Any
 
 from flask import current_app, render_template
 
-DEFAULT_PUBLIC_URL = "http://localhost:5000"
+from donations.config import public_url
 
 #: UTF-8 bodies as quoted-printable: readable in raw form, unlike base64
 UTF8_QP = Charset("utf-8")
@@ -56,11 +56,6 @@ WIRE = WirePolicy(linesep="\r\n", max_line_length=998)
 CONNECTION_ERRORS = (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError)
 
 
-def public_url() -> str:
-    """The site's external base URL (no trailing slash), for links in emails."""
-    return (current_app.config.get("PUBLIC_URL") or DEFAULT_PUBLIC_URL).rstrip("/")
-
-
 def render_email(
     name: str,
     context: dict[str, Any],
@@ -84,7 +79,7 @@ def render_email(
     text = render_template(f"email/{name}.txt", **values)
     html = render_template(f"email/{name}.html", **values)
 
-    display_name, address = _parse_sender(current_app.config.get("MAIL_FROM", ""))
+    display_name, address = _parse_sender(current_app.config["MAIL_FROM"])
     message = MIMEMultipart("alternative")
     message["Subject"] = subject if subject.isascii() else Header(subject, "utf-8").encode()
     message["From"] = formataddr((display_name, address), charset="utf-8")
@@ -145,8 +140,7 @@ class SmtpSender:
     next ``send`` reconnects.
     """
 
-    def __init__(self, config: dict[str, Any] | None = None) -> None:
-        self.config = config if config is not None else current_app.config
+    def __init__(self) -> None:
         self._smtp: smtplib.SMTP | None = None
 
     def __enter__(self) -> SmtpSender:
@@ -160,21 +154,19 @@ class SmtpSender:
         """Open the connection (and TLS, and login) if it is not open."""
         if self._smtp is not None:
             return
-        config = self.config
-        host = config.get("SMTP_HOST", "127.0.0.1")
-        port = int(config.get("SMTP_PORT", 25))
-        timeout = float(config.get("SMTP_TIMEOUT", 10))
-        if config.get("SMTP_SSL"):
+        config = current_app.config
+        host, port, timeout = config["SMTP_HOST"], config["SMTP_PORT"], config["SMTP_TIMEOUT"]
+        if config["SMTP_SSL"]:
             smtp: smtplib.SMTP = smtplib.SMTP_SSL(
                 host, port, timeout=timeout, context=ssl.create_default_context()
             )
         else:
             smtp = smtplib.SMTP(host, port, timeout=timeout)
         try:
-            if config.get("SMTP_STARTTLS") and not config.get("SMTP_SSL"):
+            if config["SMTP_STARTTLS"] and not config["SMTP_SSL"]:
                 smtp.starttls(context=ssl.create_default_context())
-            if config.get("SMTP_USERNAME"):
-                smtp.login(config["SMTP_USERNAME"], config.get("SMTP_PASSWORD", ""))
+            if config["SMTP_USERNAME"]:
+                smtp.login(config["SMTP_USERNAME"], config["SMTP_PASSWORD"])
         except BaseException:
             smtp.close()
             raise

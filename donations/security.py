@@ -46,7 +46,7 @@ def headers_for(*, frameable: bool, production: bool) -> dict[str, str]:
 
 
 def init_app(app: Flask) -> None:
-    production = app.config.get("ENV_NAME") == "production"
+    production = app.config["ENV_NAME"] == "production"
     default = list(headers_for(frameable=False, production=production).items())
     frameable = list(headers_for(frameable=True, production=production).items())
 

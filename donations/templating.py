@@ -7,10 +7,21 @@ from datetime import datetime
 from babel.dates import format_date, format_datetime
 from flask import Flask
 
+from donations.enums import Frequency
 from donations.money import format_money
 
-FREQUENCY_LABELS = {"once": "One-time", "monthly": "Monthly", "annual": "Annual"}
-PER_PERIOD = {"once": "", "monthly": " per month", "annual": " per year"}
+FREQUENCY_LABELS = {
+    Frequency.ONCE: "One-time",
+    Frequency.MONTHLY: "Monthly",
+    Frequency.ANNUAL: "Annual",
+}
+PER_PERIOD = {Frequency.ONCE: "", Frequency.MONTHLY: " per month", Frequency.ANNUAL: " per year"}
+#: the frequency choices a reader picks from, in order
+FREQUENCY_CHOICES = {
+    Frequency.ONCE: "Once",
+    Frequency.MONTHLY: "Monthly",
+    Frequency.ANNUAL: "Annual",
+}
 
 
 def money(amount: int | None, currency: str, trim: bool = False) -> str:
@@ -30,6 +41,7 @@ def datetime_(value: datetime | None, format: str = "medium") -> str:
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(money=money, date=date, datetime=datetime_)
     app.jinja_env.globals.update(
+        frequency_choices=FREQUENCY_CHOICES,
         frequency_labels=FREQUENCY_LABELS,
         per_period=PER_PERIOD,
         organization_name=app.config["ORGANIZATION_NAME"],

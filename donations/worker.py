@@ -34,26 +34,18 @@ import click
 import sqlalchemy as sa
 from flask import Flask, current_app
 
-from donations import reminders
-from donations.extensions import db
+from donations.db import db, utcnow
+from donations.enums import OutboxStatus, ReminderStatus
 from donations.mail import CONNECTION_ERRORS, SmtpSender, describe, is_permanent, render_email
-from donations.models import OutboxEmail, OutboxStatus, Reminder, ReminderStatus, utcnow
+from donations.models import OutboxEmail, Reminder
+from donations.remind import services as reminders
 
 log = logging.getLogger(__name__)
 
-DEFAULTS = {
-    "WORKER_BATCH_SIZE": 50,
-    "WORKER_INTERVAL": 5.0,
-    "WORKER_MAX_ATTEMPTS": 8,
-    "WORKER_RETRY_BASE": 60,
-    "WORKER_RETRY_MAX": 6 * 3600,
-    "WORKER_LEASE": 300,
-}
 SEND_ERRORS = (smtplib.SMTPException, OSError)
-
-
-def setting(name: str):
-    return current_app.config.get(name, DEFAULTS[name])
+#: each queue's statuses (both have SENDING, SENT and FAILED) and a waiting row's status
+STATUSES = {OutboxEmail: OutboxStatus, Reminder: ReminderStatus}
+WAITING = {OutboxEmail: OutboxStatus.PENDING, Reminder: ReminderStatus.SCHEDULED}
 
 
 @dataclass
@@ -94,14 +86,16 @@ class _Outcome:
 
 def backoff(attempts: int) -> timedelta:
     """Delay before retry number ``attempts``: base, 2×base, 4×base … capped."""
-    delay = int(setting("WORKER_RETRY_BASE")) * 2 ** max(attempts - 1, 0)
-    return timedelta(seconds=min(delay, int(setting("WORKER_RETRY_MAX"))))
+    config = current_app.config
+    delay = config["WORKER_RETRY_BASE"] * 2 ** max(attempts - 1, 0)
+    return timedelta(seconds=min(delay, config["WORKER_RETRY_MAX"]))
 
 
-def _claim(model, pending: str, now: datetime, limit: int) -> list:
+def _claim(model, now: datetime, limit: int) -> list:
+    sending = STATUSES[model].SENDING
     due = (
         sa.select(model.id)
-        .where(model.status.in_([pending, "sending"]), model.next_attempt_at <= now)
+        .where(model.status.in_([WAITING[model], sending]), model.next_attempt_at <= now)
         .order_by(model.next_attempt_at, model.id)
         .limit(limit)
     )
@@ -111,8 +105,8 @@ def _claim(model, pending: str, now: datetime, limit: int) -> list:
         sa.update(model)
         .where(model.id.in_(due.scalar_subquery()))
         .values(
-            status="sending",
-            next_attempt_at=now + timedelta(seconds=int(setting("WORKER_LEASE"))),
+            status=sending,
+            next_attempt_at=now + timedelta(seconds=current_app.config["WORKER_LEASE"]),
             attempts=model.attempts + 1,
         )
         .returning(model)
@@ -124,14 +118,15 @@ def _claim(model, pending: str, now: datetime, limit: int) -> list:
 def _give_up_on_abandoned(model, now: datetime) -> None:
     """Fail rows whose claims keep expiring (each time a worker died while sending them),
     so one poisonous email cannot crash worker after worker forever."""
+    statuses = STATUSES[model]
     db.session.execute(
         sa.update(model)
         .where(
-            model.status == "sending",
+            model.status == statuses.SENDING,
             model.next_attempt_at <= now,
-            model.attempts >= int(setting("WORKER_MAX_ATTEMPTS")),
+            model.attempts >= current_app.config["WORKER_MAX_ATTEMPTS"],
         )
-        .values(status="failed", last_error="Gave up: the worker stopped while sending it.")
+        .values(status=statuses.FAILED, last_error="Gave up: the worker stopped while sending it.")
         .execution_options(synchronize_session=False)
     )
 
@@ -144,8 +139,8 @@ def claim(now: datetime, limit: int) -> tuple[list[Job], int]:
     """
     for model in (OutboxEmail, Reminder):
         _give_up_on_abandoned(model, now)
-    outbox = _claim(OutboxEmail, OutboxStatus.PENDING, now, limit)
-    rows = _claim(Reminder, ReminderStatus.SCHEDULED, now, limit - len(outbox))
+    outbox = _claim(OutboxEmail, now, limit)
+    rows = _claim(Reminder, now, limit - len(outbox))
     suppressed = reminders.suppress_if_gave([row.id for row in rows], now)
     rows = [row for row in rows if row.id not in suppressed]
     for row in (*outbox, *rows):
@@ -228,28 +223,28 @@ def _reconnect(sender: SmtpSender) -> bool:
 
 def _record(outcome: _Outcome, now: datetime, result: Result) -> None:
     """Mark each claimed row sent, retrying, failed, or released (no attempt counted)."""
-    pending = {Reminder: ReminderStatus.SCHEDULED, OutboxEmail: OutboxStatus.PENDING}
-    for model in (Reminder, OutboxEmail):
+    config = current_app.config
+    for model, statuses in STATUSES.items():
         ids = [job.id for job in outcome.sent if job.model is model]
         if ids:
             db.session.execute(
                 sa.update(model)
-                .where(model.id.in_(ids), model.status == "sending")
-                .values(status="sent", sent_at=now, last_error="")
+                .where(model.id.in_(ids), model.status == statuses.SENDING)
+                .values(status=statuses.SENT, sent_at=now, last_error="")
             )
     for job in outcome.failed:
-        if job.permanent or job.attempts >= int(setting("WORKER_MAX_ATTEMPTS")):
-            values = {"status": "failed"}
+        if job.permanent or job.attempts >= config["WORKER_MAX_ATTEMPTS"]:
+            values = {"status": STATUSES[job.model].FAILED}
             result.failed += 1
         else:
-            values = {"status": pending[job.model], "next_attempt_at": now + backoff(job.attempts)}
+            values = {"status": WAITING[job.model], "next_attempt_at": now + backoff(job.attempts)}
             result.retrying += 1
         _update_claimed(job, last_error=job.error, **values)
     for job in outcome.released:
         _update_claimed(
             job,
-            status=pending[job.model],
-            next_attempt_at=now + timedelta(seconds=int(setting("WORKER_RETRY_BASE"))),
+            status=WAITING[job.model],
+            next_attempt_at=now + timedelta(seconds=config["WORKER_RETRY_BASE"]),
             attempts=job.model.attempts - 1,
             last_error=outcome.smtp_error or job.error,
         )
@@ -260,16 +255,15 @@ def _record(outcome: _Outcome, now: datetime, result: Result) -> None:
 
 def _update_claimed(job: Job, **values) -> None:
     model = job.model
-    db.session.execute(
-        sa.update(model).where(model.id == job.id, model.status == "sending").values(**values)
-    )
+    claimed = model.status == STATUSES[model].SENDING
+    db.session.execute(sa.update(model).where(model.id == job.id, claimed).values(**values))
 
 
 def run_batch(now: datetime | None = None, batch_size: int | None = None) -> Result:
     """Claim, send over one SMTP connection, and mark one batch of due emails."""
     now = now or utcnow()
-    size = int(batch_size or setting("WORKER_BATCH_SIZE"))
-    lease_end = time.monotonic() + 0.8 * int(setting("WORKER_LEASE"))
+    size = batch_size or current_app.config["WORKER_BATCH_SIZE"]
+    lease_end = time.monotonic() + 0.8 * current_app.config["WORKER_LEASE"]
     result = Result()
     jobs, result.suppressed = claim(now, size)
     result.claimed = len(jobs) + result.suppressed
@@ -286,7 +280,7 @@ def run_pending(
     should_stop: Callable[[], bool] = lambda: False,
 ) -> Result:
     """Send batches until nothing is due, the SMTP server is unreachable, or told to stop."""
-    size = int(batch_size or setting("WORKER_BATCH_SIZE"))
+    size = batch_size or current_app.config["WORKER_BATCH_SIZE"]
     total = Result()
     while not should_stop():
         batch = run_batch(now, size)
@@ -304,7 +298,7 @@ def init_app(app: Flask) -> None:
     def worker_command(once: bool, batch_size: int | None, interval: float | None) -> None:
         """Send due reminders and queued emails over SMTP."""
         stop = threading.Event()
-        pause = interval or float(setting("WORKER_INTERVAL"))
+        pause = interval or current_app.config["WORKER_INTERVAL"]
 
         def request_stop(signum, _frame):
             log.info("signal %s: finishing the batch in hand", signum)

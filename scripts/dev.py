@@ -15,10 +15,13 @@ import sys
 import time
 from pathlib import Path
 
+from donations.config import from_environment
+
 ROOT = Path(__file__).resolve().parent.parent
+#: ports of the processes this script starts (the app's own settings live in config.py)
 PORT = int(os.environ.get("PORT", "5000"))
 SANDBOX_PORT = int(os.environ.get("SANDBOX_PORT", "8420"))
-SMTP_PORT = int(os.environ.get("SMTP_PORT", "8025"))
+SMTP_PORT = from_environment()["SMTP_PORT"]
 DEMO_EMAIL = "demo@example.org"
 DEMO_PASSWORD = "demo-password-123"
 
@@ -73,9 +76,6 @@ def main() -> None:
         )
     env = dict(os.environ)
     env.setdefault("STRIPE_API_BASE", f"http://127.0.0.1:{SANDBOX_PORT}")
-    env.setdefault("STRIPE_SECRET_KEY", "sk_test_sandbox")
-    env.setdefault("SMTP_HOST", "127.0.0.1")
-    env.setdefault("SMTP_PORT", str(SMTP_PORT))
     env.setdefault("PUBLIC_URL", f"http://127.0.0.1:{PORT}")
     children: list[subprocess.Popen] = []
 

@@ -10,9 +10,9 @@ import requests
 import sqlalchemy as sa
 
 from donations.extensions import db
-from donations.giving.donor import manage_token
-from donations.models import AuditLog, Donor, Gift, OutboxEmail
-from tests.conftest import csrf_token_from
+from donations.manage.services import manage_token
+from donations.models import ActorKind, AuditLog, Donor, Gift, OutboxEmail
+from tests.factories import csrf_token_from
 
 
 def give(client, sandbox, *, frequency="monthly", email="ada@example.org") -> Gift:
@@ -121,6 +121,17 @@ def test_a_donor_cancels_their_monthly_gift(client, sandbox, when):
     assert audit.staff_user_id is None
     page = client.get(f"/manage/{token}").get_data(as_text=True)
     assert re.search(r"Your gift (will stop|is cancelled)", page)
+
+
+def test_a_donors_own_cancellation_is_audited_as_the_donor(client, sandbox):
+    gift = give(client, sandbox)
+    url = f"/manage/{manage_token(gift.donor)}/gifts/{gift.id}/cancel"
+    confirm = client.get(url).get_data(as_text=True)
+    client.post(url, data={"csrf_token": csrf_token_from(confirm), "when": "period_end"})
+
+    [audit] = db.session.scalars(sa.select(AuditLog).where(AuditLog.gift_id == gift.id))
+    assert (audit.actor_kind, audit.donor_id) == (ActorKind.DONOR, gift.donor_id)
+    assert audit.staff_user_id is None and audit.action == "cancel_at_period_end"
 
 
 def test_a_donor_cannot_reach_someone_elses_gift(client, sandbox):

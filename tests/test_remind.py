@@ -7,10 +7,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from donations import reminders, worker
+from donations import worker
+from donations.db import commit_or_rollback
+from donations.enums import Frequency
 from donations.extensions import db
 from donations.models import Reminder, utcnow
-from tests.conftest import csrf_token_from
+from donations.remind import services
+from donations.remind.queries import reminder_figures
+from tests.factories import csrf_token_from
 
 PUBLIC_URL = "https://news.example.org"
 
@@ -47,7 +51,7 @@ def stored() -> list[Reminder]:
 
 
 def month_from_now(months: int) -> str:
-    return reminders.add_months(utcnow().replace(day=1), months).strftime("%Y-%m")
+    return services.add_months(utcnow().replace(day=1), months).strftime("%Y-%m")
 
 
 def test_form_carries_the_choice_from_the_support_page(client):
@@ -70,8 +74,8 @@ def test_sign_up_stores_one_reminder_and_confirms_on_the_page(client):
     assert reminder.email == "reader@example.org"
     assert (reminder.frequency, reminder.amount, reminder.currency) == ("monthly", 1000, "EUR")
     assert reminder.status == "scheduled" and reminder.source == "support"
-    due = reminder.due_at.replace(tzinfo=UTC)
-    assert reminders.add_months(before, 1) <= due <= reminders.add_months(utcnow(), 1)
+    due = reminder.due_at
+    assert services.add_months(before, 1) <= due <= services.add_months(utcnow(), 1)
     assert "reader@example.org" in confirmation and "Cancel this reminder" in confirmation
     assert "no account or login" in confirmation
 
@@ -82,7 +86,7 @@ def test_sign_up_stores_one_reminder_and_confirms_on_the_page(client):
 def test_when_choices_set_the_due_date(client, when, days):
     sign_up(client, when=when)
     [reminder] = stored()
-    assert reminder.due_at.replace(tzinfo=UTC) - utcnow() > timedelta(days=days - 1)
+    assert reminder.due_at - utcnow() > timedelta(days=days - 1)
 
 
 def test_a_chosen_month_is_due_on_its_first_day(client):
@@ -148,12 +152,17 @@ def test_sign_ups_are_rate_limited_per_address(app, client):
 
 
 def cancel_path(reminder, now=None) -> str:
-    return f"/remind/cancel/{reminders.cancel_token(reminder, now)}"
+    return f"/remind/cancel/{services.cancel_token(reminder, now)}"
+
+
+def schedule(now=None, **request) -> Reminder:
+    """A reminder signed up for (and committed), as the form would store it."""
+    with commit_or_rollback():
+        return services.schedule(services.ReminderRequest(**request), now or utcnow())
 
 
 def scheduled(email="reader@example.org") -> Reminder:
-    due = utcnow() + timedelta(days=7)
-    return reminders.schedule(reminders.ReminderRequest(email=email, due_at=due), utcnow())
+    return schedule(email=email, due_at=utcnow() + timedelta(days=7))
 
 
 def test_opening_the_cancel_link_only_asks_for_confirmation(client):
@@ -213,15 +222,12 @@ def test_the_cancel_link_of_a_sent_reminder_says_so(app, client, smtp_server):
 
 
 def test_the_reminder_link_opens_the_support_form_prefilled(app, client, smtp_server):
-    reminder = reminders.schedule(
-        reminders.ReminderRequest(
-            email="reader@example.org",
-            due_at=utcnow(),
-            frequency="annual",
-            amount=5000,
-            currency="GBP",
-        ),
-        utcnow(),
+    reminder = schedule(
+        email="reader@example.org",
+        due_at=utcnow(),
+        frequency=Frequency.ANNUAL,
+        amount=5000,
+        currency="GBP",
     )
     worker.run_pending(now=utcnow() + timedelta(minutes=1))
     [message] = smtp_server.messages
@@ -238,14 +244,12 @@ def test_the_reminder_link_opens_the_support_form_prefilled(app, client, smtp_se
 def test_figures_count_reminders_by_outcome(app):
     now = datetime(2025, 3, 10, tzinfo=UTC)
     for number in range(4):
-        reminders.schedule(
-            reminders.ReminderRequest(email=f"r{number}@example.org", due_at=now), now
-        )
+        schedule(now, email=f"r{number}@example.org", due_at=now)
     rows = stored()
     rows[0].status, rows[1].status, rows[2].status = "sent", "converted", "cancelled"
     db.session.commit()
 
-    figures = reminders.reminder_figures(now)
+    figures = reminder_figures(now)
 
     assert figures == {
         "scheduled": 1,

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from donations import create_app
 from donations.extensions import db
 from donations.models import Donor, Gift
-from tests.conftest import csrf_token_from
+from tests.factories import csrf_token_from
 
 
 def post_donation(client, **fields):
@@ -369,12 +369,12 @@ def test_behind_a_trusted_proxy_the_client_address_is_the_forwarded_one(app_conf
 
 
 def test_thank_you_page_says_confirming_when_stripe_cannot_be_read(app, client, sandbox):
-    from donations.payments import StripeGateway
+    from donations.payments.stripe_gateway import StripeGateway
 
     post_donation(client, amount="5")
     gift = db.session.scalar(sa.select(Gift))
     sandbox.pay(gift.stripe_checkout_session_id)
-    app.extensions["stripe_gateway"] = StripeGateway("sk_test_platform", _closed_port())
+    app.extensions["payment_gateway"] = StripeGateway("sk_test_platform", _closed_port())
     response = client.get(f"/thanks?session_id={gift.stripe_checkout_session_id}")
     assert response.status_code == 200
     assert "Confirming…" in response.get_data(as_text=True)

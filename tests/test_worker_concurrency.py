@@ -17,8 +17,12 @@ import pytest
 import sqlalchemy as sa
 
 from donations import worker
+from donations.enums import Frequency, ReminderStatus
 from donations.extensions import db
 from donations.models import Reminder
+
+#: the workers run in threads and processes with connections of their own
+pytestmark = pytest.mark.committing
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
@@ -35,9 +39,9 @@ def insert_due_reminders(count: int, due_at: datetime) -> None:
             "email": f"reader{number}@example.org",
             "due_at": due_at,
             "due_month": due_at.strftime("%Y-%m"),
-            "status": "scheduled",
+            "status": ReminderStatus.SCHEDULED,
             "token": secrets.token_urlsafe(24),
-            "frequency": "monthly",
+            "frequency": Frequency.MONTHLY,
             "amount": 500,
             "currency": "USD",
             "next_attempt_at": due_at,

@@ -1,4 +1,10 @@
-"""Start a gift: record what the reader chose and open a Stripe Checkout page for it."""
+"""Start a gift: record what the reader chose and open a Stripe Checkout page for it.
+
+Two steps with a commit between them, which the caller (the support view) makes: the
+pending gift is committed before the gateway is called, so no database lock is held
+during the network call; if the gateway fails, ``forget_gift`` removes it again.
+Operations flush, never commit.
+"""
 
 from __future__ import annotations
 
@@ -9,22 +15,18 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from donations.extensions import db
-from donations.models import Donor, Gift, GiftStatus, Reminder
+from donations.db import db
+from donations.enums import Frequency, GiftStatus
+from donations.models import Donor, Gift, Reminder
 from donations.payments import gateway
-
-PRODUCT_NAMES = {
-    "once": "One-time donation to {org}",
-    "monthly": "Monthly donation to {org}",
-    "annual": "Annual donation to {org}",
-}
+from donations.templating import FREQUENCY_LABELS
 
 
 @dataclass(frozen=True)
 class GiftChoice:
     """A validated choice from the support form."""
 
-    frequency: str  #: once, monthly, annual
+    frequency: Frequency
     amount: int  #: minor units
     currency: str
     email: str  #: normalised by email-validator
@@ -55,16 +57,10 @@ def find_or_create_donor(email: str, name: str = "") -> Donor:
     return donor
 
 
-def start_gift(choice: GiftChoice, success_url: str, cancel_url: str) -> tuple[Gift, str]:
-    """Create the gift and its Checkout Session; return the gift and the page to send to.
-
-    The pending gift is committed before Stripe is called, so no database lock is held
-    during the network call; if Stripe fails (``GatewayError``) the gift is deleted again
-    (and the donor, if this was their first), leaving nothing half-written behind.
-    """
-    donor = find_or_create_donor(choice.email, choice.name)
+def create_pending_gift(choice: GiftChoice) -> Gift:
+    """Record the choice as a pending gift of its donor (created if new); flushes."""
     gift = Gift(
-        donor=donor,
+        donor=find_or_create_donor(choice.email, choice.name),
         amount=choice.amount,
         currency=choice.currency,
         frequency=choice.frequency,
@@ -74,37 +70,38 @@ def start_gift(choice: GiftChoice, success_url: str, cancel_url: str) -> tuple[G
         reminder_id=_reminder_id(choice.reminder_token),
     )
     db.session.add(gift)
-    db.session.commit()
-    try:
-        organization = current_app.config["ORGANIZATION_NAME"]
-        session = gateway().create_checkout_session(
-            gift_id=gift.id,
-            frequency=choice.frequency,
-            amount=choice.amount,
-            currency=choice.currency,
-            product_name=PRODUCT_NAMES[choice.frequency].format(org=organization),
-            customer_email=donor.email,
-            success_url=success_url,
-            cancel_url=cancel_url,
-            idempotency_key=f"checkout-{uuid.uuid4()}",
-        )
-    except BaseException:
-        db.session.rollback()
-        _forget(gift)
-        raise
+    db.session.flush()
+    return gift
+
+
+def open_checkout(gift: Gift, *, success_url: str, cancel_url: str) -> str:
+    """Open the Checkout page for a committed pending gift; return its address.
+
+    Raises ``GatewayError`` if the gateway refuses or cannot be reached.
+    """
+    organization = current_app.config["ORGANIZATION_NAME"]
+    session = gateway().create_checkout_session(
+        gift_id=gift.id,
+        frequency=gift.frequency,
+        amount=gift.amount,
+        currency=gift.currency,
+        product_name=f"{FREQUENCY_LABELS[gift.frequency]} donation to {organization}",
+        customer_email=gift.donor.email,
+        success_url=success_url,
+        cancel_url=cancel_url,
+        idempotency_key=f"checkout-{uuid.uuid4()}",
+    )
     gift.stripe_checkout_session_id = session.id
-    db.session.commit()
-    return gift, session.url or ""
+    return session.url or ""
 
 
-def _forget(gift: Gift) -> None:
+def forget_gift(gift: Gift) -> None:
     """Delete a gift whose checkout never opened, and its donor if it has no other gift."""
     donor = gift.donor
     db.session.delete(gift)
     db.session.flush()
     if not db.session.scalar(sa.select(Gift.id).where(Gift.donor_id == donor.id).limit(1)):
         db.session.delete(donor)
-    db.session.commit()
 
 
 def _reminder_id(token: str) -> int | None:

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, url_for
 
-from donations.extensions import db, limiter
-from donations.giving.admin import ActionRefused, cancel_gift
-from donations.giving.donor import InvalidManageLink, donor_for_token, send_manage_link
+from donations.db import commit_or_rollback, db
+from donations.extensions import limiter
+from donations.giving.admin import ActionRefused, Actor, cancel_gift
 from donations.manage import bp
 from donations.manage.forms import CancelGiftForm, ManageLinkForm
-from donations.models import Gift
+from donations.manage.services import InvalidManageLink, donor_for_token, send_manage_link
+from donations.models import Donor, Gift
 from donations.payments import GatewayError
 
 
 def _link_limit() -> str:
-    return current_app.config.get("MANAGE_RATE_LIMIT", "5 per minute;20 per hour")
+    return current_app.config["MANAGE_RATE_LIMIT"]
 
 
 @bp.route("", methods=["GET", "POST"])
@@ -22,7 +23,8 @@ def _link_limit() -> str:
 def request_link():
     form = ManageLinkForm()
     if form.validate_on_submit():
-        send_manage_link(form.email.data)
+        with commit_or_rollback():
+            send_manage_link(form.email.data)
         return render_template("manage/sent.html", email=form.email.data.strip())
     status = 422 if form.errors else 200
     return render_template("manage/request.html", form=form), status
@@ -44,7 +46,7 @@ def gifts(token: str):
     return render_template("manage/gifts.html", donor=donor, token=token)
 
 
-def _donor_gift(donor, gift_id: int) -> Gift:
+def _donor_gift(donor: Donor, gift_id: int) -> Gift:
     gift = db.session.get(Gift, gift_id)
     if gift is None or gift.donor_id != donor.id:
         abort(404)
@@ -61,7 +63,8 @@ def cancel(token: str, gift_id: int):
     if form.validate_on_submit():
         at_period_end = form.when.data == "period_end"
         try:
-            cancel_gift(gift, at_period_end=at_period_end, actor=None)
+            with commit_or_rollback():
+                cancel_gift(gift, at_period_end=at_period_end, actor=Actor.donor(donor))
         except ActionRefused as error:
             flash(str(error), "error")
         except GatewayError as error:

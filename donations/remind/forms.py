@@ -15,9 +15,9 @@ from wtforms import BooleanField, HiddenField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, InputRequired, Length, ValidationError
 
-from donations.models import Frequency
+from donations.enums import Frequency
 from donations.money import InvalidAmount, to_minor
-from donations.reminders import WHEN_CHOICES, InvalidReminder, due_date
+from donations.remind.services import WHEN_CHOICES, InvalidReminder, due_date
 
 
 class RemindForm(FlaskForm):
@@ -40,7 +40,7 @@ class RemindForm(FlaskForm):
         validators=[InputRequired("Choose when we should remind you.")],
     )
     month = StringField("Month")
-    frequency = HiddenField(default=Frequency.ONCE.value)
+    frequency = HiddenField(default=Frequency.ONCE)
     amount = HiddenField()
     currency = HiddenField()
     source = HiddenField()
@@ -66,7 +66,7 @@ class RemindForm(FlaskForm):
             raise ValidationError(str(error)) from error
 
     def validate_frequency(self, field: HiddenField) -> None:
-        if field.data not in {f.value for f in Frequency}:
+        if field.data not in set(Frequency):
             raise ValidationError("Unknown frequency: choose once, monthly or annual.")
 
     def validate_currency(self, field: HiddenField) -> None:

@@ -13,21 +13,21 @@ from datetime import datetime
 from flask import current_app, redirect, render_template, request, session, url_for
 from flask_limiter.util import get_remote_address
 
-from donations import reminders
+from donations.db import commit_or_rollback, utcnow
+from donations.enums import Frequency, ReminderStatus
 from donations.extensions import csrf, limiter
-from donations.models import ReminderStatus, utcnow
-from donations.remind import bp
+from donations.remind import bp, services
 from donations.remind.forms import RemindForm
 
 DONE_KEY = "remind_done"
 
 
 def _ip_limit() -> str:
-    return current_app.config.get("REMIND_RATE_LIMIT_IP", "10 per minute;30 per hour")
+    return current_app.config["REMIND_RATE_LIMIT_IP"]
 
 
 def _email_limit() -> str:
-    return current_app.config.get("REMIND_RATE_LIMIT_EMAIL", "5 per day")
+    return current_app.config["REMIND_RATE_LIMIT_EMAIL"]
 
 
 def _email_key() -> str:
@@ -47,29 +47,30 @@ def signup():
         args = request.args
         form = RemindForm(
             now=now,
-            frequency=args.get("frequency", "once"),
+            frequency=args.get("frequency", Frequency.ONCE),
             amount=args.get("amount", ""),
             currency=args.get("currency", ""),
             source=args.get("source", "support"),
             email=args.get("email", ""),
         )
     if form.validate_on_submit():
-        reminder = reminders.schedule(
-            reminders.ReminderRequest(
-                email=form.email.data.strip().lower(),
-                due_at=form.due_at,
-                frequency=form.frequency.data,
-                amount=form.amount_minor,
-                currency=form.currency.data,
-                source=form.source.data or "",
-            ),
-            now,
-        )
+        with commit_or_rollback():
+            reminder = services.schedule(
+                services.ReminderRequest(
+                    email=form.email.data.strip().lower(),
+                    due_at=form.due_at,
+                    frequency=Frequency(form.frequency.data),
+                    amount=form.amount_minor,
+                    currency=form.currency.data,
+                    source=form.source.data or "",
+                ),
+                now,
+            )
         session[DONE_KEY] = {
             "email": reminder.email,
             "due_at": form.due_at.isoformat(),
             "chosen_month": form.when.data == "chosen",
-            "cancel_token": reminders.cancel_token(reminder),
+            "cancel_token": services.cancel_token(reminder),
         }
         return redirect(url_for("remind.done"))
     status = 400 if request.method == "POST" else 200
@@ -77,7 +78,7 @@ def signup():
 
 
 def _month_bounds(now) -> dict:
-    last = reminders.add_months(now.replace(day=1), reminders.MAX_MONTHS_AHEAD)
+    last = services.add_months(now.replace(day=1), services.MAX_MONTHS_AHEAD)
     return {"month_min": now.strftime("%Y-%m"), "month_max": last.strftime("%Y-%m")}
 
 
@@ -96,13 +97,15 @@ def done():
 def cancel(token: str):
     """GET: confirm page (never cancels). POST: cancel, idempotently."""
     try:
-        reminder = reminders.reminder_for_cancel_token(token)
-    except reminders.InvalidCancelLink as error:
+        reminder = services.reminder_for_cancel_token(token)
+    except services.InvalidCancelLink as error:
         return render_template("remind/cancel.html", state="invalid", message=str(error)), 400
     if request.method == "GET":
-        state = "confirm" if reminder.status in reminders.PENDING else reminder.status
+        state = "confirm" if reminder.status in services.PENDING else reminder.status
         return render_template("remind/cancel.html", state=state, reminder=reminder, token=token)
-    if reminders.cancel(reminder, utcnow()):
+    with commit_or_rollback():
+        cancelled = services.cancel(reminder, utcnow())
+    if cancelled:
         state = "cancelled"
     elif reminder.status == ReminderStatus.CANCELLED:
         state = "already"

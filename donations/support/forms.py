@@ -6,8 +6,9 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, ValidationError
 
+from donations.enums import Frequency
 from donations.money import InvalidAmount, format_money, to_minor
-from donations.support import choices
+from donations.support import services
 
 
 class DonationForm(FlaskForm):
@@ -15,7 +16,7 @@ class DonationForm(FlaskForm):
 
     frequency = RadioField(
         "How often",
-        choices=list(choices.FREQUENCIES),
+        choices=[frequency.value for frequency in Frequency],
         validators=[InputRequired("Choose once, monthly or annual.")],
     )
     amount = StringField("Amount")
@@ -39,19 +40,21 @@ class DonationForm(FlaskForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.currency.choices = list(choices.currencies())
+        self.currency.choices = list(services.currencies())
         self.amount_minor: int | None = None
 
     def validate_amount(self, field: StringField) -> None:
         raw = (self.other_amount.data or "").strip() or (field.data or "").strip()
         if not raw or raw == "other":
             raise ValidationError("Choose an amount or enter your own.")
-        currency = self.currency.data if self.currency.data in choices.currencies() else "USD"
+        currency = self.currency.data
+        if currency not in services.currencies():
+            currency = services.default_currency()
         try:
             amount = to_minor(raw, currency)
         except InvalidAmount as error:
             raise ValidationError(str(error)) from error
-        bounds = choices.limits(currency)
+        bounds = services.limits(currency)
         if amount < bounds.minimum:
             raise ValidationError(f"The minimum gift is {format_money(bounds.minimum, currency)}.")
         if amount > bounds.maximum:

@@ -18,12 +18,14 @@ from flask import (
 from flask_wtf.csrf import generate_csrf
 
 from donations import ledger
-from donations.extensions import db
-from donations.giving import GiftChoice, start_gift
-from donations.models import Gift, GiftStatus
+from donations.config import public_url
+from donations.db import commit_or_rollback, db
+from donations.enums import Frequency, GiftStatus
+from donations.giving import checkout
+from donations.models import Gift
 from donations.money import InvalidAmount, as_input, format_money, to_minor
 from donations.payments import GatewayError, gateway
-from donations.support import bp, choices
+from donations.support import bp, services
 from donations.support.forms import DonationForm
 
 CONFIRMED = {GiftStatus.PAID, GiftStatus.ACTIVE, GiftStatus.PAST_DUE}
@@ -39,10 +41,10 @@ def _page_defaults() -> dict:
     """Preset buttons and limits, computed once per app (Babel formatting is not free)."""
     cached = current_app.extensions.get("support_page")
     if cached is None:
-        limits = {c: choices.limits(c) for c in choices.currencies()}
+        limits = {c: services.limits(c) for c in services.currencies()}
         cached = {
-            "presets": choices.preset_table(),
-            "currencies": choices.currencies(),
+            "presets": services.preset_table(),
+            "currencies": services.currencies(),
             "limits": limits,
             "limit_labels": {
                 currency: {
@@ -63,12 +65,12 @@ def _prefill(values, *, keep_mistyped: bool = False) -> dict:
     An amount that is not money is dropped, unless the form is shown again with its error
     (``keep_mistyped``), so the reader sees what they typed next to the message.
     """
-    frequency = values.get("frequency", "once")
-    if frequency not in choices.FREQUENCIES:
-        frequency = "once"
+    frequency = values.get("frequency", Frequency.ONCE)
+    if frequency not in set(Frequency):
+        frequency = Frequency.ONCE
     currency = (values.get("currency") or "").upper()
-    if currency not in choices.currencies():
-        currency = choices.default_currency()
+    if currency not in services.currencies():
+        currency = services.default_currency()
     typed = (values.get("other_amount") or "").strip() or (values.get("amount") or "").strip()
     mistyped = ""
     try:
@@ -154,8 +156,8 @@ def continue_to_checkout():
     if not form.validate():
         errors = {name: field.errors[0] for name, field in form._fields.items() if field.errors}
         return _render_form(request.form, errors=errors, status=422)
-    choice = GiftChoice(
-        frequency=form.frequency.data,
+    choice = checkout.GiftChoice(
+        frequency=Frequency(form.frequency.data),
         amount=form.amount_minor,
         currency=form.currency.data,
         email=form.email.data.strip(),
@@ -171,24 +173,25 @@ def continue_to_checkout():
         "currency": choice.currency,
         "cancelled": "1",
     }
+    with commit_or_rollback():
+        gift = checkout.create_pending_gift(choice)
     try:
-        _gift, checkout_url = start_gift(
-            choice,
-            success_url=_external("support.thank_you") + "?session_id={CHECKOUT_SESSION_ID}",
-            cancel_url=_external("support.support_page") + "?" + urlencode(kept),
-        )
+        with commit_or_rollback():
+            checkout_url = checkout.open_checkout(
+                gift,
+                success_url=_external("support.thank_you") + "?session_id={CHECKOUT_SESSION_ID}",
+                cancel_url=_external("support.support_page") + "?" + urlencode(kept),
+            )
     except GatewayError as error:
         current_app.logger.warning("checkout could not start: %s", error)
+        with commit_or_rollback():
+            checkout.forget_gift(gift)
         return _render_form(request.form, notice=UNAVAILABLE, status=503)
     return redirect(checkout_url, code=303)
 
 
 def _external(endpoint: str) -> str:
-    """An absolute URL, on PUBLIC_URL when set (behind proxies), else the request host."""
-    base = current_app.config.get("PUBLIC_URL")
-    if base:
-        return base.rstrip("/") + url_for(endpoint)
-    return url_for(endpoint, _external=True)
+    return public_url() + url_for(endpoint)
 
 
 @bp.get("/thanks")
@@ -216,13 +219,12 @@ def _confirm_from_stripe(gift: Gift) -> None:
     session_id = gift.stripe_checkout_session_id
     db.session.rollback()  # no transaction (or SQLite write lock) held across the network call
     try:
-        checkout = gateway().retrieve_checkout_session(session_id)
-        if checkout.payment_status == "paid":
-            ledger.apply_checkout_session(checkout, paid_at=int(time.time()))
-            db.session.commit()
+        checkout_session = gateway().retrieve_checkout_session(session_id)
+        if checkout_session.is_paid:
+            with commit_or_rollback():
+                ledger.apply_checkout_session(checkout_session, paid_at=int(time.time()))
     except GatewayError as error:
         # The webhook will record it; the page keeps saying "confirming…" meanwhile.
-        db.session.rollback()
         current_app.logger.warning("could not confirm %s from Stripe: %s", session_id, error)
     db.session.refresh(gift)
 

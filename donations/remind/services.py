@@ -1,4 +1,4 @@
-""" "Remind me later": schedule, cancel, suppress and measure reminder emails.
+""" "Remind me later": schedule, cancel, suppress and build reminder emails.
 
 A reader who cannot give today leaves an email and a time; the worker (``flask worker``)
 sends one email on the due day with a button back to the support page prefilled. Rules:
@@ -8,6 +8,7 @@ sends one email on the due day with a button back to the support page prefilled.
 - cancelling needs no login: the link carries a signed token (salt ``reminder-cancel``),
   and cancelling twice is harmless.
 
+Operations flush and never commit: the view or the worker owns the transaction.
 Functions take ``now`` so tests control time instead of patching the clock.
 """
 
@@ -27,13 +28,14 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 
-from donations.extensions import db
-from donations.mail import public_url, render_email
-from donations.models import Donor, Frequency, Gift, GiftStatus, Reminder, ReminderStatus
+from donations.config import public_url
+from donations.db import db
+from donations.enums import Frequency, GiftStatus, ReminderStatus
+from donations.mail import render_email
+from donations.models import Donor, Gift, Reminder
 from donations.money import as_input
 
 CANCEL_SALT = "reminder-cancel"
-DEFAULT_CANCEL_MAX_AGE = 180 * 24 * 3600
 MAX_MONTHS_AHEAD = 12
 #: hour (UTC) at which a reminder for a chosen month goes out on the 1st
 CHOSEN_MONTH_HOUR = 9
@@ -62,7 +64,7 @@ class ReminderRequest:
 
     email: str  #: normalised, lower-cased
     due_at: datetime
-    frequency: str = Frequency.ONCE
+    frequency: Frequency = Frequency.ONCE
     amount: int | None = None  #: minor units
     currency: str = "USD"
     source: str = ""
@@ -108,32 +110,42 @@ def due_date(when: str, month: str, now: datetime) -> datetime:
 
 
 def schedule(request: ReminderRequest, now: datetime) -> Reminder:
-    """Create the reminder, or update the pending one for the same email and month; commit."""
+    """Create the reminder, or update the pending one for the same email and month; flush.
+
+    Two sign-ups for one email and month at the same moment both try the insert; the
+    loser's savepoint rolls back and it updates the winner's row instead.
+    """
+    due_month = _month_of(request.due_at)
     for _ in range(2):
-        reminder = _pending_for(request.email, _month_of(request.due_at))
-        if reminder is None:
-            reminder = Reminder(
-                email=request.email, token=secrets.token_urlsafe(24), created_at=now
-            )
-            db.session.add(reminder)
-        if reminder.status != ReminderStatus.SENDING:
-            reminder.status = ReminderStatus.SCHEDULED
-            reminder.due_at = request.due_at
-            reminder.due_month = _month_of(request.due_at)
-            reminder.next_attempt_at = request.due_at
-            reminder.attempts = 0
-            reminder.last_error = ""
-        reminder.frequency = request.frequency
-        reminder.amount = request.amount
-        reminder.currency = request.currency
-        reminder.source = request.source[:1000]
-        reminder.locale = request.locale
+        reminder = _pending_for(request.email, due_month)
         try:
-            db.session.commit()
-            return reminder
+            with db.session.begin_nested():
+                if reminder is None:
+                    reminder = Reminder(
+                        email=request.email, token=secrets.token_urlsafe(24), created_at=now
+                    )
+                    db.session.add(reminder)
+                _apply(reminder, request, due_month)
         except IntegrityError:
-            db.session.rollback()  # a simultaneous sign-up won; update that one instead
+            continue
+        return reminder
     raise InvalidReminder("Please try again.")
+
+
+def _apply(reminder: Reminder, request: ReminderRequest, due_month: str) -> None:
+    """Write the sign-up on the reminder; one being sent keeps its schedule."""
+    if reminder.status != ReminderStatus.SENDING:
+        reminder.status = ReminderStatus.SCHEDULED
+        reminder.due_at = request.due_at
+        reminder.due_month = due_month
+        reminder.next_attempt_at = request.due_at
+        reminder.attempts = 0
+        reminder.last_error = ""
+    reminder.frequency = request.frequency
+    reminder.amount = request.amount
+    reminder.currency = request.currency
+    reminder.source = request.source[:1000]
+    reminder.locale = request.locale
 
 
 def _pending_for(email: str, due_month: str) -> Reminder | None:
@@ -165,7 +177,7 @@ def cancel_token(reminder: Reminder, now: datetime | None = None) -> str:
 
 def reminder_for_cancel_token(token: str, now: datetime | None = None) -> Reminder:
     """The reminder a cancel link names; raises ``InvalidCancelLink`` with a reason."""
-    max_age = int(current_app.config.get("REMINDER_CANCEL_MAX_AGE", DEFAULT_CANCEL_MAX_AGE))
+    max_age = current_app.config["REMINDER_CANCEL_MAX_AGE"]
     try:
         reference = _serializer(now).loads(token, max_age=max_age)
     except SignatureExpired as error:
@@ -184,7 +196,7 @@ def reminder_for_cancel_token(token: str, now: datetime | None = None) -> Remind
 
 
 def cancel(reminder: Reminder, now: datetime) -> bool:
-    """Cancel a reminder not sent yet; True if this call changed it. Commits."""
+    """Cancel a reminder not sent yet; True if this call changed it. Flushes."""
     if reminder.status not in PENDING:
         return False
     changed = db.session.execute(
@@ -192,27 +204,12 @@ def cancel(reminder: Reminder, now: datetime) -> bool:
         .where(Reminder.id == reminder.id, Reminder.status.in_(PENDING))
         .values(status=ReminderStatus.CANCELLED, cancelled_at=now)
     ).rowcount
-    db.session.commit()
     db.session.refresh(reminder)
     return bool(changed)
 
 
-def mark_converted(reminder: Reminder, now: datetime) -> None:
-    """Record that the reader gave (from the reminder's link or before it was due); no commit."""
-    if reminder.status != ReminderStatus.CONVERTED:
-        reminder.status = ReminderStatus.CONVERTED
-        reminder.converted_at = now
-
-
-def find_by_token(token: str) -> Reminder | None:
-    """The reminder whose reference (``?reminder=`` in the support link) is ``token``."""
-    if not token:
-        return None
-    return db.session.scalar(sa.select(Reminder).where(Reminder.token == token))
-
-
 def suppress_if_gave(reminder_ids: list[int], now: datetime) -> set[int]:
-    """Mark converted those reminders whose reader has given since signing up; no commit."""
+    """Mark converted those reminders whose reader has given since signing up; flushes."""
     if not reminder_ids:
         return set()
     gave = (
@@ -274,35 +271,3 @@ def build_email(reminder: Reminder, now: datetime | None = None) -> Message:
         headers=headers,
         message_id=f"reminder-{reminder.id}.{stamp}",
     )
-
-
-def reminder_figures(now: datetime) -> dict[str, int | float]:
-    """Counts for the staff dashboard.
-
-    ``scheduled`` (not sent yet), ``due_next_7_days``, ``sent``, ``converted`` (gave from
-    the email or before it was due), ``cancelled``, ``failed``, and ``conversion_rate`` =
-    converted / (sent + converted), 0.0 when nothing has been sent or converted.
-    """
-    counts = dict(
-        db.session.execute(
-            sa.select(Reminder.status, sa.func.count()).group_by(Reminder.status)
-        ).all()
-    )
-    due_soon = db.session.scalar(
-        sa.select(sa.func.count())
-        .select_from(Reminder)
-        .where(Reminder.status.in_(PENDING), Reminder.due_at < now + timedelta(days=7))
-    )
-    scheduled = counts.get(ReminderStatus.SCHEDULED, 0) + counts.get(ReminderStatus.SENDING, 0)
-    sent = counts.get(ReminderStatus.SENT, 0)
-    converted = counts.get(ReminderStatus.CONVERTED, 0)
-    decided = sent + converted
-    return {
-        "scheduled": scheduled,
-        "due_next_7_days": due_soon or 0,
-        "sent": sent,
-        "converted": converted,
-        "cancelled": counts.get(ReminderStatus.CANCELLED, 0),
-        "failed": counts.get(ReminderStatus.FAILED, 0),
-        "conversion_rate": round(converted / decided, 4) if decided else 0.0,
-    }

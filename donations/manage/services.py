@@ -2,6 +2,7 @@
 
 A reader who gives does not get a password. To see or cancel their gifts they ask for a
 link; the link carries a signed, time-limited token naming their donor record.
+Operations flush and never commit: the view owns the transaction.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from donations import outbox
-from donations.extensions import db
-from donations.mail import public_url
+from donations.config import public_url
+from donations.db import db
 from donations.models import Donor
 
 TOKEN_SALT = "manage-gifts"
@@ -41,7 +42,7 @@ def manage_url(donor: Donor) -> str:
 
 def donor_for_token(token: str) -> Donor:
     """The donor a link belongs to; raises ``InvalidManageLink`` otherwise."""
-    max_age = current_app.config.get("MANAGE_LINK_MAX_AGE", 86400)
+    max_age = current_app.config["MANAGE_LINK_MAX_AGE"]
     try:
         data = _serializer().loads(token, max_age=max_age)
     except SignatureExpired as error:
@@ -55,7 +56,7 @@ def donor_for_token(token: str) -> Donor:
 
 
 def send_manage_link(email: str) -> bool:
-    """Email a link to the donor with this address, if there is one; commits.
+    """Queue a link to the donor with this address, if there is one; flushes.
 
     Returns whether a link was queued; callers must not tell the reader, so that the
     form does not reveal who gives.
@@ -68,5 +69,4 @@ def send_manage_link(email: str) -> bool:
         "manage_link",
         {"name": donor.name, "manage_url": manage_url(donor)},
     )
-    db.session.commit()
     return True

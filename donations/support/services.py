@@ -1,6 +1,7 @@
-"""What the support page offers: frequencies, currencies, presets and amount limits.
+"""What the support page offers: currencies, preset amounts per frequency, amount limits.
 
-All read from the app config, so a newsroom changes them without touching code.
+All read from the app config, so a newsroom changes them without touching code; the
+gift itself is started by ``donations.giving.checkout``.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from decimal import Decimal
 
 from flask import current_app
 
+from donations.config import per_currency
+from donations.enums import Frequency
 from donations.money import as_input, format_money, to_minor
-
-FREQUENCIES = ("once", "monthly", "annual")
 
 
 @dataclass(frozen=True)
@@ -33,23 +34,22 @@ def default_currency() -> str:
 
 def limits(currency: str) -> Limits:
     """Minimum and maximum gift in minor units; ``MIN_AMOUNT_EUR`` style overrides win."""
-    config = current_app.config
-    low = config.get(f"MIN_AMOUNT_{currency}", config["MIN_AMOUNT"])
-    high = config.get(f"MAX_AMOUNT_{currency}", config["MAX_AMOUNT"])
+    low = per_currency("MIN_AMOUNT", currency)
+    high = per_currency("MAX_AMOUNT", currency)
     return Limits(to_minor(Decimal(str(low)), currency), to_minor(Decimal(str(high)), currency))
 
 
-def presets(frequency: str, currency: str) -> list[int]:
-    """Preset amounts in minor units for one frequency and currency."""
-    return [to_minor(value, currency) for value in current_app.config["PRESET_AMOUNTS"][frequency]]
+def preset_amounts(frequency: Frequency) -> list[str]:
+    """The preset amounts of one frequency as configured (``PRESETS_MONTHLY``), major units."""
+    return current_app.config[f"PRESETS_{frequency.name}"]
 
 
 def preset_table() -> dict[str, list[dict]]:
     """Every preset button: its value as typed and its label in each currency."""
     table = {}
-    for frequency in FREQUENCIES:
+    for frequency in Frequency:
         buttons = []
-        for raw in current_app.config["PRESET_AMOUNTS"][frequency]:
+        for raw in preset_amounts(frequency):
             labels = {
                 currency: format_money(to_minor(raw, currency), currency, trim=True)
                 for currency in currencies()
