@@ -6,6 +6,7 @@ plugin's routes consistent with that.
 """
 
 import json
+import operator
 import secrets
 import string
 
@@ -32,6 +33,7 @@ class StripeError(Exception):
         self.body = {"type": type, "message": message, **extra}
         if code is not None:
             self.body["code"] = code
+            self.body["doc_url"] = "https://stripe.com/docs/error-codes/" + code.replace("_", "-")
         if param is not None:
             self.body["param"] = param
 
@@ -78,12 +80,11 @@ def to_int(value, param, minimum=None):
 
 
 def to_bool(value, param):
+    """A form boolean: the Python SDK sends ``True``/``False``, others ``true``/``false``."""
     if isinstance(value, bool):
         return value
-    if value in ("true", "True"):
-        return True
-    if value in ("false", "False"):
-        return False
+    if str(value).lower() in ("true", "false"):
+        return str(value).lower() == "true"
     raise StripeError(400, f"Invalid boolean: {value}", param=param)
 
 
@@ -109,40 +110,28 @@ def expand_param(params):
     return list(expand)
 
 
+COMPARISONS = {"gt": operator.gt, "gte": operator.ge, "lt": operator.lt, "lte": operator.le}
+
+
 def _created_filter(created):
     if created is None:
         return lambda ts: True
     if not isinstance(created, dict):
-        exact = to_int(created, "created")
-        return lambda ts: ts == exact
-    checks = []
-    for op, value in created.items():
-        bound = to_int(value, f"created[{op}]")
-        if op == "gt":
-            checks.append(lambda ts, b=bound: ts > b)
-        elif op == "gte":
-            checks.append(lambda ts, b=bound: ts >= b)
-        elif op == "lt":
-            checks.append(lambda ts, b=bound: ts < b)
-        elif op == "lte":
-            checks.append(lambda ts, b=bound: ts <= b)
-        else:
-            raise StripeError(400, f"Received unknown parameter: created[{op}]", param="created")
-    return lambda ts: all(check(ts) for check in checks)
+        return lambda ts: ts == int(created)
+    bounds = [(COMPARISONS[op], int(value)) for op, value in created.items()]
+    return lambda ts: all(compare(ts, bound) for compare, bound in bounds)
 
 
 def paginate(items, params, url):
     """A Stripe list of ``items`` (dicts in creation order), newest first.
 
-    Honours ``created`` (an exact timestamp or gt/gte/lt/lte), ``limit`` (1 to 100, default
-    10), ``starting_after`` and ``ending_before``.
+    Honours ``created`` (an exact timestamp or gt/gte/lt/lte), ``limit`` (default 10),
+    ``starting_after`` and ``ending_before``; the request has been validated already.
     """
     keep = _created_filter(params.get("created"))
     items = [item for item in reversed(items) if keep(item["created"])]
     items.sort(key=lambda item: item["created"], reverse=True)  # stable: ties stay newest first
-    limit = to_int(params.get("limit", 10), "limit", minimum=1)
-    if limit > 100:
-        raise StripeError(400, "This value must be less than or equal to 100.", param="limit")
+    limit = int(params.get("limit", 10))
     ids = [item["id"] for item in items]
     if params.get("starting_after"):
         cursor = params["starting_after"]

@@ -16,27 +16,8 @@ from . import objects
 from .cards import CardError, parse_card
 from .checkout import Declined, fail_authentication, pay, refresh, render, success_redirect
 from .common import StripeError, json_response, match, read_params
+from .money import format_amount
 from .prices import get_price
-
-ZERO_DECIMAL = {
-    "bif",
-    "clp",
-    "djf",
-    "gnf",
-    "jpy",
-    "kmf",
-    "krw",
-    "mga",
-    "pyg",
-    "rwf",
-    "ugx",
-    "vnd",
-    "vuv",
-    "xaf",
-    "xof",
-    "xpf",
-}
-SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "cad": "CA$", "aud": "A$", "chf": "CHF ", "jpy": "¥"}
 
 STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;background:#f6f9fc;
@@ -54,16 +35,6 @@ button.secondary{background:#e3e8ee;color:#1a1f36}
 .error{background:#fde8e8;color:#9b1c1c;border-radius:4px;padding:.6rem;margin:.75rem 0}
 .hint{font-size:.85rem;margin-top:1rem}a{color:#635bff}
 """
-
-
-def format_amount(amount, currency):
-    currency = (currency or "").lower()
-    if currency in ZERO_DECIMAL:
-        number = f"{amount:,}"
-    else:
-        number = f"{amount / 100:,.2f}"
-    symbol = SYMBOLS.get(currency)
-    return f"{symbol}{number}" if symbol else f"{number} {currency.upper()}"
 
 
 def cadence(price):

@@ -26,8 +26,6 @@ from .common import (
 from .events import emit
 from .shapes import normalize
 
-INTERVALS = ("day", "week", "month", "year")
-
 
 def _product_id(params, prefix):
     product = params.get("product")
@@ -56,28 +54,22 @@ def _product_id(params, prefix):
 
 
 def build_price(params, prefix="", inline=False):
-    """Validate Stripe's price parameters and store a Price (``inline`` for ``price_data``)."""
-    currency = params.get("currency")
-    if not isinstance(currency, str) or len(currency) != 3:
-        raise StripeError(
-            400, f"Missing required param: {prefix}currency.", param=f"{prefix}currency"
-        )
+    """Store a Price made from Stripe's price parameters (``inline`` for ``price_data``).
+
+    The request has been checked against Stripe's description already (``sandbox.validation``):
+    ``currency`` is lowercase, ``unit_amount`` an integer of at least 0, ``recurring[interval]``
+    one of Stripe's.
+    """
     if "unit_amount" in params:
-        unit_amount = to_int(params["unit_amount"], f"{prefix}unit_amount", minimum=0)
+        unit_amount = int(params["unit_amount"])
     elif "unit_amount_decimal" in params:
-        unit_amount = to_int(float(params["unit_amount_decimal"]), f"{prefix}unit_amount_decimal")
+        unit_amount = int(float(params["unit_amount_decimal"]))
     else:
         raise StripeError(
             400, f"Missing required param: {prefix}unit_amount.", param=f"{prefix}unit_amount"
         )
     recurring = params.get("recurring")
     if recurring is not None:
-        if not isinstance(recurring, dict) or recurring.get("interval") not in INTERVALS:
-            raise StripeError(
-                400,
-                f"Invalid {prefix}recurring[interval]: must be one of day, week, month, or year",
-                param=f"{prefix}recurring[interval]",
-            )
         recurring = {
             "interval": recurring["interval"],
             "interval_count": to_int(
@@ -95,7 +87,7 @@ def build_price(params, prefix="", inline=False):
         "active": False if inline else to_bool(params.get("active", True), "active"),
         "billing_scheme": "per_unit",
         "created": int(time.time()),
-        "currency": currency.lower(),
+        "currency": params["currency"],
         "currency_options": None,
         "custom_unit_amount": None,
         "livemode": False,

@@ -8,9 +8,10 @@ middlewares are arranged so that, outermost first:
 1. errors (Stripe's shape; an unexpected exception becomes a JSON 500, never a traceback page),
 2. the plugin's public routes (payment page, ``/_sandbox/...``, ``/_config/...``): no API key,
 3. localstripe's API-key check,
-4. idempotency keys,
-5. acacia shapes for localstripe's own JSON answers,
-6. the plugin's ``/v1`` routes, which take precedence over localstripe's routes of the same path.
+4. validation of every ``/v1`` request against Stripe's description of the pinned version,
+5. idempotency keys,
+6. acacia shapes for localstripe's own JSON answers,
+7. the plugin's ``/v1`` routes, which take precedence over localstripe's routes of the same path.
 """
 
 import json
@@ -32,6 +33,7 @@ from . import (
     prices,
     refunds,
     subscriptions,
+    validation,
     webhooks,
 )
 from .common import StripeError, expand_param, json_response, read_params
@@ -195,6 +197,7 @@ def build_app(persist_path=None, retry_delays=None):
             *([_saving(persistence)] if persist_path else []),
             _dispatching(_router(PUBLIC_ROUTES)),
             ls_server.auth_middleware,
+            validation.validation_middleware,
             idempotency.idempotency_middleware,
             shapes_middleware,
             _dispatching(_router(API_ROUTES)),

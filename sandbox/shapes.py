@@ -1,25 +1,43 @@
 """Answer every object in the shapes of the pinned API version, 2025-02-24.acacia.
 
-``acacia_shapes.json`` lists, per object kind, every field the ``stripe`` SDK 11.6.1 annotates
-(the release line whose default API version is acacia), with a neutral default, the shapes of
-nested objects and which fields are expandable. It was generated once from those annotations;
-``tests/sandbox/test_contract.py`` checks the sandbox's real answers against the SDK itself, so a
-drift in either shows up there.
+The shapes come from Stripe's description of that version (``sandbox.spec``): per object kind,
+every field the spec lists (with a neutral default), which fields are expandable and the shapes
+of inline sub-objects. ``tests/sandbox/test_contract.py`` checks the sandbox's real answers
+against the same description.
 
 ``normalize`` fills what localstripe (which answers in 2017-era shapes) lacks, derives values it
 does not track (``invoice.paid``, ``billing_reason``, ``subscription_details``, item prices...),
-drops fields acacia does not have, and collapses expandable fields to ids unless expanded.
+drops fields acacia does not have (``deleted: null`` among them), and collapses expandable fields
+to ids unless expanded.
 """
 
 import copy
-import json
-from pathlib import Path
 
 from localstripe import resources as ls
 
 from . import API_VERSION, objects
+from .spec import SPEC
 
-SHAPES = json.loads((Path(__file__).with_name("acacia_shapes.json")).read_text())
+# The object kinds the sandbox shapes (every kind the product reads); any other kind is answered
+# as localstripe builds it.
+KINDS = (
+    "charge",
+    "checkout.session",
+    "customer",
+    "dispute",
+    "event",
+    "invoice",
+    "line_item",
+    "payment_intent",
+    "payment_method",
+    "plan",
+    "price",
+    "product",
+    "refund",
+    "subscription",
+    "subscription_item",
+    "webhook_endpoint",
+)
 
 
 def normalize(value, expand=()):
@@ -37,12 +55,12 @@ def normalize(value, expand=()):
             "has_more": bool(value.get("has_more", False)),
             "url": value.get("url") or "",
         }
-    if kind in SHAPES and not value.get("deleted"):
+    if kind in KINDS and not value.get("deleted"):
         obj = dict(value)
         enrich = ENRICHERS.get(kind)
         if enrich is not None:
             enrich(obj)
-        return _project(obj, SHAPES[kind], expand)
+        return _project(obj, SPEC.shape(kind), expand)
     return value
 
 

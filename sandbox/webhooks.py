@@ -30,6 +30,7 @@ from .common import (
     not_found,
     paginate,
     read_params,
+    to_bool,
 )
 from .shapes import normalize
 
@@ -242,7 +243,7 @@ async def update_endpoint(request):
     if "enabled_events" in params:
         endpoint["enabled_events"] = _enabled_events(params["enabled_events"])
     if "disabled" in params:
-        endpoint["status"] = "disabled" if params["disabled"] in ("true", True) else "enabled"
+        endpoint["status"] = "disabled" if to_bool(params["disabled"], "disabled") else "enabled"
     if "description" in params:
         endpoint["description"] = params["description"] or None
     if "metadata" in params:

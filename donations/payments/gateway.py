@@ -45,7 +45,10 @@ class PaymentGateway(Protocol):
         cancel_url: str,
         idempotency_key: str,
         locale: str = "auto",
-    ) -> CheckoutSession: ...
+    ) -> CheckoutSession:
+        """Open a hosted payment page for a gift. The payer comes back to ``success_url``
+        with ``session_id=<the session's id>`` added, or to ``cancel_url``."""
+        ...
 
     def retrieve_checkout_session(self, session_id: str) -> CheckoutSession: ...
 

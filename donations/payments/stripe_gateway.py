@@ -91,6 +91,8 @@ REFUND_STATUSES = {
     "requires_action": RefundStatus.REQUIRES_ACTION,
 }
 DISPUTE_STATUSES = {"won": DisputeStatus.WON, "lost": DisputeStatus.LOST}
+#: what Stripe fills in on the success URL: the page the payer returns to learns the session
+RETURN_SESSION = "session_id={CHECKOUT_SESSION_ID}"
 #: a Checkout Session's ``payment_status`` values that mean the money is in
 PAID_SESSION = ("paid", "no_payment_required")
 
@@ -326,7 +328,7 @@ class StripeGateway:
         params: dict[str, Any] = {
             "line_items": [{"quantity": 1, "price_data": price_data}],
             "customer_email": customer_email,
-            "success_url": success_url,
+            "success_url": f"{success_url}{'&' if '?' in success_url else '?'}{RETURN_SESSION}",
             "cancel_url": cancel_url,
             "metadata": metadata,
             "client_reference_id": str(gift_id),

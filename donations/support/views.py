@@ -179,7 +179,7 @@ def continue_to_checkout():
         with commit_or_rollback():
             checkout_url = checkout.open_checkout(
                 gift,
-                success_url=_external("support.thank_you") + "?session_id={CHECKOUT_SESSION_ID}",
+                success_url=_external("support.thank_you"),
                 cancel_url=_external("support.support_page") + "?" + urlencode(kept),
             )
     except GatewayError as error:

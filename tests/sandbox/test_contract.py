@@ -1,128 +1,88 @@
-"""Contract: every object the sandbox answers carries every field that the ``stripe`` SDK
-11.6.x (the release line of API version 2025-02-24.acacia) annotates on its class, with a
-matching JSON type and, for enums, an allowed value. Nested objects are checked the same way.
+"""Contract: every object the sandbox answers has exactly the fields that Stripe's description of
+API version 2025-02-24.acacia (``sandbox/spec-acacia.json``) gives its kind, each with the
+spec's type and, for enums, an allowed value. Nested objects, lists and expanded objects are
+checked the same way.
 
-The SDK's annotations are the field-by-field reference for the pinned version, so this is the
-guard that keeps the sandbox, and the product tested against it, honest against real Stripe.
+That description is the reference for the pinned version (it is rebuilt from the ``stripe`` SDK
+11.6.1, which Stripe generates from its own OpenAPI spec), so this is the guard that keeps the
+sandbox, and the product tested against it, honest against real Stripe.
 """
-
-import inspect
-import sys
-import types
-import typing
 
 import pytest
 import requests
-import stripe
-from stripe._list_object import ListObject
-from stripe._stripe_object import StripeObject
+
+from sandbox.spec import SPEC
 
 from .helpers import monthly_session, one_time_session
 
-KINDS = {
-    "checkout.session": stripe.checkout.Session,
-    "price": stripe.Price,
-    "product": stripe.Product,
-    "customer": stripe.Customer,
-    "payment_intent": stripe.PaymentIntent,
-    "payment_method": stripe.PaymentMethod,
-    "subscription": stripe.Subscription,
-    "subscription_item": stripe.SubscriptionItem,
-    "invoice": stripe.Invoice,
-    "line_item": stripe.InvoiceLineItem,
-    "charge": stripe.Charge,
-    "refund": stripe.Refund,
-    "event": stripe.Event,
-    "webhook_endpoint": stripe.WebhookEndpoint,
-    "dispute": stripe.Dispute,
+KINDS = (
+    "checkout.session",
+    "price",
+    "product",
+    "customer",
+    "payment_intent",
+    "payment_method",
+    "subscription",
+    "subscription_item",
+    "invoice",
+    "line_item",
+    "charge",
+    "refund",
+    "event",
+    "webhook_endpoint",
+    "dispute",
+)
+
+JSON_TYPES = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "array": (list,),
+    "object": (dict,),
 }
 
 
-class _Names(dict):
-    """Names an annotation may use: the class's own nested classes, its module, ``stripe``;
-    anything else (imports made only for type checkers) stays a forward reference."""
-
-    def __init__(self, cls):
-        super().__init__()
-        self.cls = cls
-
-    def __missing__(self, name):
-        for klass in inspect.getmro(self.cls):
-            if name in vars(klass):
-                return vars(klass)[name]
-        module = sys.modules[self.cls.__module__]
-        if hasattr(module, name):
-            return getattr(module, name)
-        if hasattr(stripe, name):
-            return getattr(stripe, name)
-        return typing.ForwardRef(name)
-
-
-def annotated_fields(cls):
-    fields = {}
-    for name, annotation in vars(cls).get("__annotations__", {}).items():
-        if name.startswith("_"):
-            continue
-        if isinstance(annotation, str):
-            annotation = eval(annotation, vars(sys.modules[cls.__module__]), _Names(cls))
-        if typing.get_origin(annotation) is typing.ClassVar:
-            continue
-        fields[name] = annotation
-    return fields
-
-
-def problems(value, annotation, path):
-    """What is wrong with ``value`` as the JSON of ``annotation`` (empty when it fits)."""
-    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return []
-        found = [problems(value, arg, path) for arg in args if arg is not type(None)]
+def problems(value, schema, path):
+    """What is wrong with ``value`` as the JSON ``schema`` describes (empty when it fits)."""
+    if value is None:
+        return [] if schema.get("nullable") else [f"{path}: null, which the spec does not allow"]
+    if "anyOf" in schema:
+        found = [problems(value, alternative, path) for alternative in schema["anyOf"]]
         return [] if any(not p for p in found) else min(found, key=len)
-    if origin is typing.Literal:
-        return [] if value in args else [f"{path}: {value!r} not one of {args}"]
-    if annotation is typing.Any:
+    schema = SPEC.resolve(schema)
+    kind = schema.get("type")
+    if kind is None:
         return []
-    if origin is list:
-        if not isinstance(value, list):
-            return [f"{path}: expected a list, got {value!r}"]
-        return [p for i, item in enumerate(value) for p in problems(item, args[0], f"{path}[{i}]")]
-    if origin is dict:
-        return [] if isinstance(value, dict) else [f"{path}: expected an object, got {value!r}"]
-    if annotation is ListObject or origin is ListObject:
-        if not (
-            isinstance(value, dict)
-            and value.get("object") == "list"
-            and isinstance(value.get("data"), list)
-        ):
-            return [f"{path}: expected a list object, got {value!r}"]
-        return []
-    if annotation is bool:
-        return [] if isinstance(value, bool) else [f"{path}: expected a boolean, got {value!r}"]
-    if annotation is int:
-        ok = isinstance(value, int) and not isinstance(value, bool)
-        return [] if ok else [f"{path}: expected an integer, got {value!r}"]
-    if annotation is float:
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        return [] if ok else [f"{path}: expected a number, got {value!r}"]
-    if annotation is str:
-        return [] if isinstance(value, str) else [f"{path}: expected a string, got {value!r}"]
-    if isinstance(annotation, typing.ForwardRef):
-        return [] if isinstance(value, dict) else [f"{path}: expected an object, got {value!r}"]
-    if inspect.isclass(annotation) and issubclass(annotation, StripeObject):
-        if not isinstance(value, dict):
-            return [f"{path}: expected an object, got {value!r}"]
-        return check_object(value, annotation, path)
-    raise AssertionError(f"{path}: the contract test cannot read {annotation!r}")
+    is_bool = isinstance(value, bool)
+    if not isinstance(value, JSON_TYPES[kind]) or (is_bool and kind != "boolean"):
+        return [f"{path}: expected {kind}, got {value!r}"]
+    if "enum" in schema and value not in schema["enum"]:
+        return [f"{path}: {value!r} not one of {schema['enum']}"]
+    if kind == "array":
+        return [
+            p
+            for i, item in enumerate(value)
+            for p in problems(item, schema["items"], f"{path}[{i}]")
+        ]
+    if kind == "object" and "properties" in schema:
+        return check_object(value, schema, path)
+    if kind == "object" and schema.get("additionalProperties"):
+        entries = schema["additionalProperties"]
+        return [p for key, item in value.items() for p in problems(item, entries, f"{path}.{key}")]
+    return []
 
 
-def check_object(data, cls, path):
-    found = []
-    for name, annotation in annotated_fields(cls).items():
-        if name not in data:
-            found.append(f"{path}.{name}: missing")
-        else:
-            found.extend(problems(data[name], annotation, f"{path}.{name}"))
+def check_object(data, schema, path):
+    """Every field the spec lists is present, no other field is, and each has its type."""
+    properties = schema["properties"]
+    found = [f"{path}.{name}: missing" for name in properties if name not in data]
+    found += [
+        f"{path}.{name}: not a field of this object" for name in data if name not in properties
+    ]
+    for name, value in data.items():
+        if name in properties:
+            found.extend(problems(value, properties[name], f"{path}.{name}"))
     return found
 
 
@@ -187,14 +147,20 @@ def answers(sandbox, api):
     }
 
 
-def test_every_object_matches_the_sdk_annotations(answers):
+def test_every_object_matches_the_spec(answers):
     found = []
-    for kind, cls in KINDS.items():
+    for kind in KINDS:
         assert answers[kind], f"no {kind} to check"
         for index, data in enumerate(answers[kind]):
             assert data["object"] == kind
-            found.extend(check_object(data, cls, f"{kind}[{index}]"))
+            found.extend(check_object(data, SPEC.schemas[kind], f"{kind}[{index}]"))
     assert not found, "\n".join(found)
+
+
+def test_no_deleted_field_on_live_objects(answers):
+    for kind in ("invoice", "price", "subscription_item", "webhook_endpoint", "customer"):
+        for data in answers[kind]:
+            assert "deleted" not in data, kind
 
 
 def test_events_carry_full_objects_in_acacia_shapes(answers):
@@ -204,9 +170,10 @@ def test_events_carry_full_objects_in_acacia_shapes(answers):
         types.add(event["type"])
         assert event["api_version"] == "2025-02-24.acacia"
         obj = event["data"]["object"]
-        cls = KINDS.get(obj["object"])
-        if cls is not None:
-            found.extend(check_object(obj, cls, f"{event['type']}.data.object"))
+        if obj["object"] in KINDS:
+            found.extend(
+                check_object(obj, SPEC.schemas[obj["object"]], f"{event['type']}.data.object")
+            )
     assert {
         "checkout.session.completed",
         "invoice.paid",
@@ -223,6 +190,13 @@ def test_events_carry_full_objects_in_acacia_shapes(answers):
 
 
 def test_the_checker_catches_a_wrong_shape():
-    assert problems("x", typing.Literal["open", "complete"], "status")
-    assert check_object({"id": "cs_1"}, stripe.checkout.Session, "session")
-    assert problems(1, str | None, "f")
+    session = SPEC.schemas["checkout.session"]
+    assert problems("paid", session["properties"]["status"], "status")
+    assert problems(None, session["properties"]["created"], "created")
+    assert problems(1, {"type": "string", "nullable": True}, "f")
+    assert check_object({"id": "cs_1"}, session, "session")
+    complete = SPEC.shape("price")["fields"]
+    assert not check_object(complete, SPEC.schemas["price"], "price")
+    assert check_object({**complete, "deleted": None}, SPEC.schemas["price"], "price") == [
+        "price.deleted: not a field of this object"
+    ]
