@@ -136,6 +136,8 @@ PER_CURRENCY = ("MIN_AMOUNT", "MAX_AMOUNT")
 FIXED = {
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
     "WTF_CSRF_TIME_LIMIT": None,
 }
 
@@ -145,6 +147,7 @@ def from_environment(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for setting in SETTINGS:
         values[setting.config_key] = setting.read(environ, values)
+    values["REMEMBER_COOKIE_SECURE"] = values["SESSION_COOKIE_SECURE"]
     return values | _per_currency(environ) | FIXED
 
 

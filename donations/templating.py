@@ -41,6 +41,7 @@ def datetime_(value: datetime | None, format: str = "medium") -> str:
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(money=money, date=date, datetime=datetime_)
     app.jinja_env.globals.update(
+        Frequency=Frequency,
         frequency_choices=FREQUENCY_CHOICES,
         frequency_labels=FREQUENCY_LABELS,
         per_period=PER_PERIOD,
