@@ -32,12 +32,12 @@ def create_app(config: dict | None = None) -> Flask:
     from donations import (
         errors,
         extensions,
+        ledger,
         manage,
         payments,
         remind,
         security,
         staff,
-        stripe_cli,
         support,
         templating,
         webhooks,
@@ -57,6 +57,6 @@ def create_app(config: dict | None = None) -> Flask:
     webhooks.init_app(app)
     remind.init_app(app)
     staff.init_app(app)
-    stripe_cli.init_app(app)
+    ledger.init_app(app)
     worker.init_app(app)
     return app

@@ -6,6 +6,8 @@ all go through the same idempotent functions below, which decide by the pure rul
 each refund a notice in the outbox, in the same transaction.
 """
 
+from flask import Flask
+
 from donations.ledger.changes import collecting
 from donations.ledger.charges import apply_checkout_session
 from donations.ledger.emails import receipt_context
@@ -38,3 +40,10 @@ __all__ = [
     "record_refund",
     "replay",
 ]
+
+
+def init_app(app: Flask) -> None:
+    """The ``flask stripe …`` commands."""
+    from donations.ledger import cli
+
+    cli.init_app(app)

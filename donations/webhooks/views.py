@@ -7,14 +7,12 @@ already, 500 when applying failed (the error is kept on the inbox row and Stripe
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, current_app, jsonify, request
+from flask import current_app, jsonify, request
 
 from donations import ledger
 from donations.db import commit_or_rollback
-from donations.extensions import csrf, limiter
 from donations.payments import InvalidWebhook, gateway
-
-bp = Blueprint("webhooks", __name__)
+from donations.webhooks import bp
 
 
 @bp.post("/webhooks/stripe")
@@ -41,9 +39,3 @@ def stripe_webhook():
             ledger.record_failure(event, error, payload)
         return jsonify(error="handler failed; stored for retry", event=event.id), 500
     return jsonify(status=str(outcome), event=event.id), 200
-
-
-def init_app(app: Flask) -> None:
-    csrf.exempt(bp)
-    limiter.exempt(bp)
-    app.register_blueprint(bp)
