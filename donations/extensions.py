@@ -28,7 +28,7 @@ login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address)
 #: pages shown to every reader on every article view, and Stripe's webhooks (signed, and
 #: answered 4xx/5xx by their own rules): never rate limited, and skipped before the
-#: limiter's own checks, which cost a third of the support page's time
+#: limiter's own checks, a large share of the support page's time (bench/support_page.py)
 UNLIMITED_ENDPOINTS = frozenset({"support.support_page", "support.appeal_box"})
 UNLIMITED_POSTS = frozenset({"webhooks.stripe_webhook"})
 
@@ -42,7 +42,7 @@ def _is_unlimited() -> bool:
 
 class CookieSessionInterface(SecureCookieSessionInterface):
     """Flask's signed-cookie sessions, without building the cookie signer for requests
-    that carry no session cookie (webhooks, most first visits): a tenth of a webhook."""
+    that carry no session cookie (webhooks, most first visits), which never need it."""
 
     def open_session(self, app: Flask, request) -> SecureCookieSession | None:
         if app.config["SESSION_COOKIE_NAME"] not in request.cookies and app.secret_key:

@@ -71,8 +71,8 @@ def render_email(
     Raises ``jinja2.TemplateNotFound`` if one of the three templates is missing.
 
     The message is built with the ``email.mime`` classes (compat32 policy): the modern
-    ``EmailMessage`` API parses and refolds every header and costs about four times as
-    much, which the worker pays for every email it sends.
+    ``EmailMessage`` API parses and refolds every header, a cost the worker would pay for
+    every email it sends (bench/reminders.py measures the send rate).
     """
     values = {"public_url": public_url(), "to": to, **context}
     subject = " ".join(render_template(f"email/{name}.subject.txt", **values).split())

@@ -1,8 +1,9 @@
 """Security headers on every response, built once at start-up.
 
 Flask-Talisman did this first, but it rebuilt the Content-Security-Policy string on every
-response, a tenth of the support page's time; these headers never change, so they are
-computed once. Session cookie flags are plain Flask settings (``config.py``).
+response, a visible share of the support page's time (bench/support_page.py); these
+headers never change, so they are computed once. Session cookie flags are plain Flask
+settings (``config.py``).
 """
 
 from __future__ import annotations

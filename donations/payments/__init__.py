@@ -1,8 +1,8 @@
 """The payment boundary: the only package that imports ``stripe`` or knows its strings.
 
 ``gateway()`` builds the implementation the ``PAYMENT_GATEWAY`` setting names (see
-``gateway.PaymentGateway``) on first use: loading the Stripe SDK costs about 50 MB of
-memory, which processes that never talk to Stripe, such as the email worker, never pay.
+``gateway.PaymentGateway``) on first use: the Stripe SDK is large, and processes that never
+talk to Stripe, such as the email worker, should not load it.
 """
 
 from __future__ import annotations
