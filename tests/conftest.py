@@ -1,23 +1,35 @@
-"""Fixtures shared by every test: the app from the factory, its database, clients,
-a live HTTP server for the sandbox's webhooks and the browser, and helpers.
+"""Fixtures shared by every test: the app from the factory, its database, clients, and a
+live HTTP server for the sandbox's webhooks and the browser. Factories and browser-like
+helpers are in ``tests/factories.py``; nothing imports this module.
 
 The database is SQLite in a temporary file, or PostgreSQL when ``TEST_DATABASE_URL`` is
-set; the schema is created once per run and every table is emptied after each test.
+set; the schema is created once per run. Each test's rows are undone in one of two ways:
+
+* **Rolled back** (the default). The test runs inside one transaction on one connection,
+  rolled back at the end. ``db.session`` is bound to that connection and joins the
+  transaction with a savepoint, so the code's own ``commit()`` and ``rollback()`` release
+  or roll back savepoints: they behave as in production, and nothing is kept.
+* **Committing**, for tests whose rows another connection must see: a live server's
+  threads, workers in threads or processes. Commits are real and every table is emptied
+  after the test. A test is committing when it uses ``live_server`` (so also
+  ``registered_webhook`` and the browser tests), which the ``app`` fixture detects, or
+  when it is marked ``@pytest.mark.committing``.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy import orm
 from werkzeug.serving import make_server
 
 from donations import create_app
-from donations.extensions import db
+from donations.db import db
 
 pytest_plugins = ["tests.fixtures.sandbox", "tests.smtp_server"]
 
@@ -76,12 +88,50 @@ def app_config(database_url, stripe_sandbox) -> dict:
 
 
 @pytest.fixture
-def app(_schema, app_config):
+def app(_schema, app_config, request):
     app = create_app(app_config)
     with app.app_context():
-        yield app
+        if _is_committing(request):
+            yield app
+            db.session.remove()
+            _empty_all_tables()
+        else:
+            with _rolled_back_transaction():
+                yield app
+        db.engine.dispose()
+
+
+def _is_committing(request: pytest.FixtureRequest) -> bool:
+    return (
+        "live_server" in request.fixturenames
+        or request.node.get_closest_marker("committing") is not None
+    )
+
+
+@contextmanager
+def _rolled_back_transaction() -> Iterator[None]:
+    """Bind ``db.session`` to one connection's outer transaction, then roll it back."""
+    connection = db.engine.connect()
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # pysqlite emits BEGIN only before INSERT/UPDATE/DELETE, so a SAVEPOINT would
+        # escape the outer transaction: emit BEGIN ourselves (SQLAlchemy's SQLite recipe)
+        connection.connection.driver_connection.isolation_level = None
+    transaction = connection.begin()
+    if sqlite:
+        connection.exec_driver_sql("BEGIN")
+    app_session = db.session
+    db.session = orm.scoped_session(
+        orm.sessionmaker(bind=connection, join_transaction_mode="create_savepoint"),
+        scopefunc=app_session.registry.scopefunc,
+    )
+    try:
+        yield
+    finally:
         db.session.remove()
-        _empty_all_tables()
+        db.session = app_session
+        transaction.rollback()
+        connection.close()
 
 
 def _empty_all_tables() -> None:
@@ -105,27 +155,27 @@ def runner(app):
     return app.test_cli_runner()
 
 
-CSRF_PATTERN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-
-
-def csrf_token_from(html: str) -> str:
-    """The CSRF token of the first form on a page."""
-    match = CSRF_PATTERN.search(html)
-    assert match, "no csrf_token field on the page"
-    return match.group(1)
-
-
 @pytest.fixture
 def live_server(app):
-    """Serve the app over HTTP on a free port (for the browser and sandbox webhooks)."""
+    """Serve the app over HTTP on a free port (for the browser and sandbox webhooks).
+
+    A test using it is committing (see the module docstring): the server's threads have
+    connections of their own. Requests still in flight when the test ends (webhooks the
+    sandbox keeps sending) finish before the tables are emptied."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
+    server.daemon_threads = False  # so server_close() waits for the requests in flight
     port = server.server_port
     app.config["PUBLIC_URL"] = f"http://127.0.0.1:{port}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # a short poll, so shutting the server down takes milliseconds, not half a second
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+    )
     thread.start()
     yield app.config["PUBLIC_URL"]
     server.shutdown()
     thread.join(timeout=5)
+    db.session.remove()  # release the test's locks, which a request in flight may wait for
+    server.server_close()
 
 
 @pytest.fixture

@@ -1,0 +1,142 @@
+"""Factories for the rows tests need, and helpers that act as a browser would.
+
+Each ``make_*`` function takes any column as a keyword override, fills the rest with
+sensible defaults, adds the row and flushes (so it has its id) without committing: the
+rows belong to the test's transaction. Commit when something else must see them for
+good: another thread or process (committing tests), or app code that rolls back.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from datetime import UTC, datetime
+
+from donations.db import db
+from donations.enums import (
+    Frequency,
+    GiftStatus,
+    PaymentKind,
+    ReminderStatus,
+    StaffRole,
+)
+from donations.models import Donor, Gift, Payment, Reminder, StaffUser
+from donations.staff.services import hash_password
+
+PASSWORD = "correct horse battery staple"
+CSRF_PATTERN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+_numbers = itertools.count(1)
+
+
+def at(when: str | datetime) -> datetime:
+    """``at("2025-03-15 10:00")`` → an aware UTC datetime (aware datetimes pass through)."""
+    if isinstance(when, datetime):
+        return when
+    return datetime.fromisoformat(when).replace(tzinfo=UTC)
+
+
+def make_staff(
+    email: str = "admin@example.org", role: StaffRole = StaffRole.ADMIN, **fields
+) -> StaffUser:
+    """A staff account whose password is ``PASSWORD``."""
+    user = StaffUser(email=email, role=role, password_hash=hash_password(PASSWORD), **fields)
+    return _added(user)
+
+
+def make_donor(email: str | None = None, name: str = "", **fields) -> Donor:
+    fields.setdefault("created_at", at("2024-01-01 00:00"))
+    email = email or f"reader{next(_numbers)}@example.org"
+    return _added(Donor(email=email, name=name, **fields))
+
+
+def make_gift(
+    donor: Donor | None = None,
+    amount: int = 2500,
+    *,
+    currency: str = "USD",
+    frequency: Frequency = Frequency.ONCE,
+    status: GiftStatus = GiftStatus.PAID,
+    created: str | datetime = "2025-01-01 12:00",
+    cancelled: str | datetime | None = None,
+    **fields,
+) -> Gift:
+    """A gift of ``amount`` minor units (paid and one-time unless told), by a new donor
+    unless one is given."""
+    gift = Gift(
+        donor=donor or make_donor(),
+        amount=amount,
+        currency=currency,
+        frequency=frequency,
+        status=status,
+        created_at=at(created),
+        cancelled_at=at(cancelled) if cancelled else None,
+        **fields,
+    )
+    return _added(gift)
+
+
+def make_payment(
+    gift: Gift,
+    amount: int | None = None,
+    when: str | datetime | None = None,
+    *,
+    refund_of: Payment | None = None,
+    **fields,
+) -> Payment:
+    """A charge of the gift's amount when it was made, or with ``refund_of`` a refund (pass
+    a negative amount)."""
+    number = next(_numbers)
+    payment = Payment(
+        gift=gift,
+        kind=PaymentKind.REFUND if refund_of else PaymentKind.CHARGE,
+        amount=gift.amount if amount is None else amount,
+        currency=gift.currency,
+        stripe_id=f"re_test{number}" if refund_of else f"pi_test{number}",
+        stripe_payment_intent_id=None if refund_of else f"pi_test{number}",
+        refunded_payment_id=refund_of.id if refund_of else None,
+        created_at=gift.created_at if when is None else at(when),
+        **fields,
+    )
+    return _added(payment)
+
+
+def make_reminder(
+    email: str | None = None,
+    *,
+    due: str | datetime = "2025-07-01 09:00",
+    status: ReminderStatus = ReminderStatus.SCHEDULED,
+    **fields,
+) -> Reminder:
+    """A "remind me later" sign-up due at ``due`` (and first tried then)."""
+    number = next(_numbers)
+    due_at = at(due)
+    fields.setdefault("due_month", due_at.strftime("%Y-%m"))
+    fields.setdefault("next_attempt_at", due_at)
+    fields.setdefault("token", f"reminder-token-{number}")
+    reminder = Reminder(
+        email=email or f"reader{number}@example.org", due_at=due_at, status=status, **fields
+    )
+    return _added(reminder)
+
+
+def _added(row):
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def csrf_token_from(html: str) -> str:
+    """The CSRF token of the first form on a page."""
+    match = CSRF_PATTERN.search(html)
+    assert match, "no csrf_token field on the page"
+    return match.group(1)
+
+
+def sign_in(client, email: str = "admin@example.org", password: str = PASSWORD, next_url=None):
+    """Post the login form the way a browser would; return the response."""
+    page = client.get("/staff/login")
+    query = f"?next={next_url}" if next_url else ""
+    return client.post(
+        f"/staff/login{query}",
+        data={"email": email, "password": password, "csrf_token": csrf_token_from(page.text)},
+    )
