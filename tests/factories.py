@@ -12,7 +12,7 @@ import itertools
 import re
 from datetime import UTC, datetime
 
-from donations.db import db
+from donations.db import commit_or_rollback, db
 from donations.enums import (
     Frequency,
     GiftStatus,
@@ -20,6 +20,7 @@ from donations.enums import (
     ReminderStatus,
     StaffRole,
 )
+from donations.giving.checkout import GiftChoice, create_pending_gift, open_checkout
 from donations.models import Donor, Gift, Payment, Reminder, StaffUser
 from donations.staff.services import hash_password
 
@@ -140,3 +141,22 @@ def sign_in(client, email: str = "admin@example.org", password: str = PASSWORD, 
         f"/staff/login{query}",
         data={"email": email, "password": password, "csrf_token": csrf_token_from(page.text)},
     )
+
+
+def make_checkout(
+    frequency: str = "once",
+    amount: int = 500,
+    currency: str = "USD",
+    email: str = "reader@example.org",
+    name: str = "Rea Der",
+) -> Gift:
+    """A pending gift with an open Checkout Session in the sandbox, committed in two steps
+    as the support page does (the gift first, then the session it opened)."""
+    choice = GiftChoice(
+        frequency=frequency, amount=amount, currency=currency, email=email, name=name
+    )
+    with commit_or_rollback():
+        gift = create_pending_gift(choice)
+    with commit_or_rollback():
+        open_checkout(gift, success_url="http://127.0.0.1/thanks", cancel_url="http://127.0.0.1/")
+    return gift

@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from flask import current_app
 
 from donations.extensions import db
-from donations.giving import GiftChoice, start_gift
 from donations.models import Gift, OutboxEmail, Payment, StripeEvent
+from tests.factories import make_checkout
 
 
 def sign(payload: bytes, secret: str, timestamp: int | None = None) -> str:
@@ -121,12 +121,7 @@ def give(
     name: str = "Rea Der",
 ) -> Gift:
     """Start a gift the way the support page does (a pending gift with a Checkout Session)."""
-    gift, _url = start_gift(
-        GiftChoice(frequency=frequency, amount=amount, currency=currency, email=email, name=name),
-        "http://127.0.0.1/thanks",
-        "http://127.0.0.1/support",
-    )
-    return gift
+    return make_checkout(frequency, amount, currency, email, name)
 
 
 def give_and_pay(sandbox, frequency: str = "once", **choice) -> Gift:

@@ -14,11 +14,11 @@ import sqlalchemy as sa
 from donations import ledger
 from donations.enums import ActorKind
 from donations.extensions import db
-from donations.giving import GiftChoice, start_gift
 from donations.models import AuditLog, Gift, OutboxEmail, Payment
 from donations.payments import gateway
 from tests.factories import (
     csrf_token_from,
+    make_checkout,
     make_donor,
     make_gift,
     make_payment,
@@ -29,14 +29,7 @@ from tests.factories import (
 
 def _paid_gift(sandbox, frequency="once", amount=2500, currency="USD", webhook=True) -> Gift:
     """Start a gift, pay it on the sandbox, and let the webhook (or the ledger) record it."""
-    choice = GiftChoice(
-        frequency=frequency,
-        amount=amount,
-        currency=currency,
-        email="reader@example.org",
-        name="Rea Der",
-    )
-    gift, _ = start_gift(choice, "http://localhost/thanks", "http://localhost/")
+    gift = make_checkout(frequency, amount, currency)
     assert sandbox.pay(gift.stripe_checkout_session_id, email="reader@example.org").ok
     if webhook:
         sandbox.wait_for_deliveries(
