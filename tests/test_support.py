@@ -226,7 +226,9 @@ class _FailingStripe(BaseHTTPRequestHandler):
 @pytest.fixture
 def failing_stripe():
     server = HTTPServer(("127.0.0.1", 0), _FailingStripe)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+    )
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
