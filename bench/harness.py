@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -55,11 +57,16 @@ def wrk_figures(output: str) -> dict:
     }
 
 
+def _admin_url(url: str) -> tuple[str, str]:
+    """The server's ``postgres`` database (for CREATE/DROP DATABASE) and the name in ``url``."""
+    server, name = url.replace("postgresql+psycopg://", "postgresql://").rsplit("/", 1)
+    return f"{server}/postgres", name
+
+
 def ensure_database(url: str, reseed: bool = False) -> bool:
     """Create the PostgreSQL database named in ``url`` if missing (dropping it first with
     ``reseed``); True when it was created empty."""
-    name = url.rsplit("/", 1)[1]
-    admin = url.replace("postgresql+psycopg://", "postgresql://").rsplit("/", 1)[0] + "/postgres"
+    admin, name = _admin_url(url)
     with psycopg.connect(admin, autocommit=True) as connection:
         exists = connection.execute(
             "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
@@ -70,3 +77,24 @@ def ensure_database(url: str, reseed: bool = False) -> bool:
         if not exists:
             connection.execute(f'CREATE DATABASE "{name}"')
     return not exists
+
+
+@contextmanager
+def scratch_database(url: str) -> Iterator[None]:
+    """Create the PostgreSQL database named in ``url`` for the block, then drop it.
+
+    An existing database of that name is refused, not reused: it may be another run's.
+    """
+    admin, name = _admin_url(url)
+    with psycopg.connect(admin, autocommit=True) as connection:
+        if connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            raise SystemExit(
+                f"database {name} exists: another run is using it, or a run was killed "
+                f"(drop it with: psql -h 127.0.0.1 -U postgres -c 'DROP DATABASE \"{name}\"')"
+            )
+        connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield
+    finally:
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')

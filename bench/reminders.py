@@ -7,7 +7,8 @@ processes, each with its own app and connection, as ``flask worker`` would run),
 what reaches a local SMTP sink (aiosmtpd, in this process). Prints reminders per second
 and duplicates (must be 0). The target is 10,000 in under 20 s with 2 workers. The database
 must be a scratch one (created if missing): its tables are created if missing and the
-reminders emptied.
+reminders emptied. Last, it prints the memory a worker process holds and what the Stripe
+SDK, which a worker never loads, would add to it.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from bench.harness import ensure_database  # noqa: E402
 from donations import create_app, worker  # noqa: E402
 from donations.extensions import db  # noqa: E402
 from donations.models import Reminder  # noqa: E402
+from donations.payments import gateway  # noqa: E402
 
 NOW = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
 
@@ -96,6 +98,34 @@ def run_worker(config: dict, batch_size: int, ready, go) -> None:
         while worker.run_batch(now=NOW, batch_size=batch_size).claimed:
             pass
         db.engine.dispose()
+
+
+def resident_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS in /proc/self/status")
+
+
+def measure_stripe_sdk(config: dict, results) -> None:
+    """In a fresh process: resident memory with the app, then with the Stripe SDK loaded."""
+    app = create_app(config)
+    with app.app_context():
+        before = resident_mib()
+        gateway()
+        results.put((before, resident_mib()))
+
+
+def stripe_sdk_memory(config: dict) -> tuple[float, float]:
+    """What a worker process holds (MiB), and what the Stripe SDK, which it never loads,
+    would add."""
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    process = context.Process(target=measure_stripe_sdk, args=(config, results))
+    process.start()
+    before, after = results.get(timeout=60)
+    process.join()
+    return before, after - before
 
 
 def run(config: dict, workers: int, batch_size: int, sink: CountingSink) -> dict:
@@ -168,6 +198,11 @@ def main() -> None:
             )
     finally:
         controller.stop()
+    held, sdk = stripe_sdk_memory(config)
+    print(
+        f"a worker process holds {held:.0f} MiB; the Stripe SDK, which it never loads, "
+        f"would add {sdk:.0f} MiB"
+    )
 
 
 if __name__ == "__main__":

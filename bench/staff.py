@@ -34,8 +34,8 @@ from bench.harness import ensure_database  # noqa: E402
 from donations import create_app  # noqa: E402
 from donations.extensions import db  # noqa: E402
 from donations.models import StaffUser  # noqa: E402
-from donations.staff.auth import hash_password  # noqa: E402
-from donations.staff.listing import encode_cursor  # noqa: E402
+from donations.staff.queries import encode_cursor  # noqa: E402
+from donations.staff.services import hash_password  # noqa: E402
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_staff"
 TARGETS = {"dashboard": 150, "first page": 30, "deep filtered page": 30, "donor page": 30}

@@ -15,9 +15,11 @@ Models import only this module; ``extensions`` binds ``db`` to the app.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import sqlalchemy as sa
 from flask_sqlalchemy import SQLAlchemy
@@ -86,12 +88,32 @@ class Base(orm.DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+S = TypeVar("S", bound=sa.Executable)
 
 
 def dialect_insert(table: sa.Table) -> sa.Insert:
     """``INSERT`` in the session's dialect, which can say ``ON CONFLICT …``."""
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     return dialect.insert(table)
+
+
+def per_dialect(build: Callable[[], S]) -> Callable[[], S]:
+    """Build a statement once per database dialect, then reuse it.
+
+    For the webhook's statements (upserts by ``dialect_insert``): building one, with its
+    subqueries and ``ON CONFLICT`` clause, costs more than running it. Their values are
+    bind parameters, given when executing.
+    """
+    built: dict[str, S] = {}
+
+    @functools.wraps(build)
+    def statement() -> S:
+        name = db.session.get_bind().dialect.name
+        if name not in built:
+            built[name] = build()
+        return built[name]
+
+    return statement
 
 
 @contextmanager

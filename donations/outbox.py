@@ -14,9 +14,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.orm import make_transient_to_detached
 
-from donations.db import db, dialect_insert, utcnow
+from donations.db import db, dialect_insert, per_dialect, utcnow
 from donations.enums import OutboxStatus
 from donations.models import OutboxEmail
 
@@ -51,11 +52,17 @@ def enqueue(
         "created_at": now,
         "sent_at": None,
     }
-    insert = dialect_insert(_TABLE).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    email_id = db.session.execute(insert.returning(_TABLE.c.id), values).scalar()
+    email_id = db.session.execute(_insert_statement(), values).scalar()
     if email_id is None:
         return None
     email = OutboxEmail(id=email_id, **values)
     make_transient_to_detached(email)
     db.session.add(email)
     return email
+
+
+@per_dialect
+def _insert_statement() -> sa.Insert:
+    """``INSERT … ON CONFLICT (dedupe_key) DO NOTHING RETURNING id``."""
+    insert = dialect_insert(_TABLE).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    return insert.returning(_TABLE.c.id)

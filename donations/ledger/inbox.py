@@ -16,13 +16,25 @@ import json
 import sqlalchemy as sa
 from flask import current_app
 
-from donations.db import db, dialect_insert, utcnow
+from donations.db import db, dialect_insert, per_dialect, utcnow
 from donations.ledger.events import apply_event
 from donations.models import StripeEvent
 from donations.payments import gateway
 from donations.payments.types import Event
 
 _TABLE = StripeEvent.__table__
+#: the columns a claimed event's row is stored with (``_values`` and ``processed_at``)
+_COLUMNS = (
+    "processed_at",
+    "stripe_id",
+    "type",
+    "object_id",
+    "livemode",
+    "payload",
+    "stripe_created",
+    "received_at",
+    "error",
+)
 
 
 class Outcome(enum.StrEnum):
@@ -109,14 +121,21 @@ def _claim(event: Event, payload: bytes | None = None) -> sa.Row | None:
     event waits for this transaction), an applied one comes back empty, so a duplicate
     costs one statement. The row is written as applied (``processed_at``, one more
     attempt) before its handler runs: the handler is in the same transaction, so the row
-    reads as applied only if it commits; a failure rolls it back and ``_keep_failure``
+    reads as applied only if it commits; a failure rolls it back and ``record_failure``
     stores it unapplied. The row's ``gift_id`` is written after the handler has locked
     the gift: a reference to the gift written first would take a ``KEY SHARE`` lock on
-    it and deadlock two concurrent events about one gift.
+    it, and the handler's update of the gift's unique provider ids would then deadlock
+    with a concurrent event about the same gift.
     """
+    values = _values(event, payload) | {"processed_at": utcnow()}
+    return db.session.connection().execute(_claim_statement(), values).first()
+
+
+@per_dialect
+def _claim_statement() -> sa.Insert:
     insert = dialect_insert(_TABLE)
-    values = _values(event, payload) | {"processed_at": utcnow(), "attempts": 1}
-    claim = insert.values(values).on_conflict_do_update(
+    row = {name: sa.bindparam(name, type_=_TABLE.c[name].type) for name in _COLUMNS}
+    claim = insert.values(row | {"attempts": 1}).on_conflict_do_update(
         index_elements=["stripe_id"],
         set_={
             "attempts": _TABLE.c.attempts + 1,
@@ -125,13 +144,17 @@ def _claim(event: Event, payload: bytes | None = None) -> sa.Row | None:
         },
         where=_TABLE.c.processed_at.is_(None),
     )
-    return db.session.execute(claim.returning(_TABLE.c.id, _TABLE.c.gift_id)).first()
+    return claim.returning(_TABLE.c.id, _TABLE.c.gift_id)
 
 
 def _insert(event: Event, payload: bytes | None = None) -> None:
     """Insert the inbox row unless it is there already."""
-    insert = dialect_insert(_TABLE).on_conflict_do_nothing(index_elements=["stripe_id"])
-    db.session.execute(insert, _values(event, payload))
+    db.session.connection().execute(_insert_statement(), _values(event, payload))
+
+
+@per_dialect
+def _insert_statement() -> sa.Insert:
+    return dialect_insert(_TABLE).on_conflict_do_nothing(index_elements=["stripe_id"])
 
 
 def _values(event: Event, payload: bytes | None) -> dict:

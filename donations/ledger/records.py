@@ -12,7 +12,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
-from donations.db import db, dialect_insert, utcnow
+from donations.db import db, dialect_insert, per_dialect, utcnow
 from donations.enums import PaymentKind, ReminderStatus
 from donations.ledger import emails, rules
 from donations.ledger.changes import from_timestamp, note, update
@@ -118,8 +118,12 @@ def record_charge(
             "stripe_charge_id": charge_id,
             "created_at": paid_at,
             "recorded_at": utcnow(),
+            "other_gift_id": gift.id,
+            "other_stripe_id": stripe_id,
         }
-        inserted = db.session.execute(_charge_insert(gift.id, stripe_id), values).first()
+        # on the connection: no autoflush of the gift's pending changes, which are flushed
+        # once, with the rest of what this payment changes on the gift
+        inserted = db.session.connection().execute(_charge_insert(), values).first()
     if inserted is None:
         fill_ids(
             stripe_id,
@@ -151,7 +155,8 @@ def fill_ids(stripe_id: str, **ids: str | None) -> None:
     update(existing, f"payment {stripe_id}", **fill)
 
 
-def _charge_insert(gift_id: int, stripe_id: str) -> sa.Insert:
+@per_dialect
+def _charge_insert() -> sa.Insert:
     """``INSERT … ON CONFLICT DO NOTHING RETURNING id, renewal``.
 
     ``renewal`` excludes the row's own provider id, so it reads the same whether or not
@@ -162,9 +167,9 @@ def _charge_insert(gift_id: int, stripe_id: str) -> sa.Insert:
     renewal = (
         sa.exists()
         .where(
-            earlier.c.gift_id == gift_id,
+            earlier.c.gift_id == sa.bindparam("other_gift_id"),
             earlier.c.kind == PaymentKind.CHARGE.value,
-            earlier.c.stripe_id != stripe_id,
+            earlier.c.stripe_id != sa.bindparam("other_stripe_id"),
         )
         .label("renewal")
     )
