@@ -67,12 +67,12 @@ from donations import create_app  # noqa: E402
 from donations.extensions import db  # noqa: E402
 from donations.payments.stripe_gateway import StripeGateway  # noqa: E402
 from donations.payments.types import InvalidWebhook  # noqa: E402
+from sandbox.spec import SPEC  # noqa: E402
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_webhooks"
 SECRET = "whsec_bench_secret"
 #: no Stripe call is expected; one would fail at once instead of reaching the network
 UNREACHABLE_STRIPE = "http://127.0.0.1:9"
-SHAPES = ROOT / "sandbox" / "acacia_shapes.json"
 LIVE_TARGET = 0.30
 BACKLOG_TARGET_SECONDS = 180
 #: more events than each endpoint can take in a run, so none is sent twice by accident
@@ -143,11 +143,11 @@ def bare_app():
 
 
 class Events:
-    """Stripe events in acacia shape, built on the sandbox's field lists."""
+    """Stripe events in acacia shape, built on the fields Stripe's description gives."""
 
     def __init__(self) -> None:
-        shapes = json.loads(SHAPES.read_text())
-        self.templates = {kind: shapes[kind]["fields"] for kind in shapes}
+        kinds = ("checkout.session", "payment_intent", "charge")
+        self.templates = {kind: SPEC.shape(kind)["fields"] for kind in kinds}
 
     def event(self, event_id: str, type_: str, data: dict, created: int) -> dict:
         return {

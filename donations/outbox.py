@@ -4,8 +4,8 @@ The worker (``flask worker``) renders ``templates/email/<template>.txt`` and ``.
 the stored context and sends it; a ``dedupe_key`` makes the same email impossible to queue
 twice (one receipt per payment, whatever replays happen).
 
-A deduplicated email is written with one ``INSERT … ON CONFLICT (dedupe_key) DO NOTHING``
-rather than a look-up then an insert: the webhook ledger queues one per payment on its
+An email is written with one ``INSERT … ON CONFLICT (dedupe_key) DO NOTHING`` (no key,
+no conflict) rather than a look-up then an insert: the webhook ledger queues one per payment on its
 hot path, and the unique index, not a prior read, is what makes concurrent duplicates safe.
 """
 
@@ -15,7 +15,6 @@ import json
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import make_transient_to_detached
 
 from donations.db import db, dialect_insert, per_dialect, utcnow
 from donations.enums import OutboxStatus
@@ -31,18 +30,15 @@ def enqueue(
     *,
     dedupe_key: str | None = None,
     gift_id: int | None = None,
-) -> OutboxEmail | None:
-    """Add an email to the session; returns None if ``dedupe_key`` was already queued."""
-    text = json.dumps(context, default=str)
-    if dedupe_key is None:
-        email = OutboxEmail(to=to, template=template, context=text, gift_id=gift_id)
-        db.session.add(email)
-        return email
+) -> int | None:
+    """Queue an email in the caller's transaction; its id, or None if ``dedupe_key`` was
+    queued before. Written on the connection: the caller's pending changes are flushed
+    with the rest of its transaction, not one statement early."""
     now = utcnow()
     values = {
         "to": to,
         "template": template,
-        "context": text,
+        "context": json.dumps(context, default=str),
         "dedupe_key": dedupe_key,
         "gift_id": gift_id,
         "status": OutboxStatus.PENDING,
@@ -52,13 +48,7 @@ def enqueue(
         "created_at": now,
         "sent_at": None,
     }
-    email_id = db.session.execute(_insert_statement(), values).scalar()
-    if email_id is None:
-        return None
-    email = OutboxEmail(id=email_id, **values)
-    make_transient_to_detached(email)
-    db.session.add(email)
-    return email
+    return db.session.connection().execute(_insert_statement(), values).scalar()
 
 
 @per_dialect

@@ -358,3 +358,21 @@ def test_the_migrations_can_be_written_as_sql_for_a_dba(database_url, capsys):
     script = capsys.readouterr().out
     assert 'RENAME CONSTRAINT "gifts_pkey" TO "pk_gifts"' in script
     assert "ALTER TABLE audit_log ADD COLUMN actor_kind VARCHAR(10)" in script
+
+
+def test_the_inbox_reference_to_a_gift_is_checked_at_commit(scratch_app):
+    flask_migrate.upgrade()
+    assert _deferred_gift_references() == [{"deferrable": True, "initially": "DEFERRED"}]
+
+    flask_migrate.downgrade(revision="72ea87751b52")
+    assert _deferred_gift_references() == [{}]
+
+
+def _deferred_gift_references() -> list[dict]:
+    """The deferral options of ``stripe_events.gift_id``'s foreign key, as stored."""
+    foreign_keys = sa.inspect(db.engine).get_foreign_keys("stripe_events")
+    return [
+        {key: value for key, value in fk["options"].items() if value}
+        for fk in foreign_keys
+        if fk["constrained_columns"] == ["gift_id"]
+    ]

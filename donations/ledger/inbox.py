@@ -18,7 +18,7 @@ from flask import current_app
 
 from donations.db import db, dialect_insert, per_dialect, utcnow
 from donations.ledger.events import apply_event
-from donations.models import StripeEvent
+from donations.models import Gift, StripeEvent
 from donations.payments import gateway
 from donations.payments.types import Event
 
@@ -122,12 +122,14 @@ def _claim(event: Event, payload: bytes | None = None) -> sa.Row | None:
     costs one statement. The row is written as applied (``processed_at``, one more
     attempt) before its handler runs: the handler is in the same transaction, so the row
     reads as applied only if it commits; a failure rolls it back and ``record_failure``
-    stores it unapplied. The row's ``gift_id`` is written after the handler has locked
-    the gift: a reference to the gift written first would take a ``KEY SHARE`` lock on
-    it, and the handler's update of the gift's unique provider ids would then deadlock
-    with a concurrent event about the same gift.
+    stores it unapplied. A new row names the gift the event's object names, if it exists:
+    the reference is checked at commit (a deferred foreign key), so it takes no lock on
+    the gift before the handler does, and most events need no second write to link it.
     """
-    values = _values(event, payload) | {"processed_at": utcnow()}
+    values = _values(event, payload) | {
+        "processed_at": utcnow(),
+        "gift_reference": getattr(event.data, "gift_id", None),
+    }
     return db.session.connection().execute(_claim_statement(), values).first()
 
 
@@ -135,7 +137,9 @@ def _claim(event: Event, payload: bytes | None = None) -> sa.Row | None:
 def _claim_statement() -> sa.Insert:
     insert = dialect_insert(_TABLE)
     row = {name: sa.bindparam(name, type_=_TABLE.c[name].type) for name in _COLUMNS}
-    claim = insert.values(row | {"attempts": 1}).on_conflict_do_update(
+    named_gift = sa.select(Gift.id).where(Gift.id == sa.bindparam("gift_reference"))
+    row |= {"attempts": 1, "gift_id": named_gift.scalar_subquery()}
+    claim = insert.values(row).on_conflict_do_update(
         index_elements=["stripe_id"],
         set_={
             "attempts": _TABLE.c.attempts + 1,

@@ -154,4 +154,8 @@ class StripeEvent(db.Model):
     processed_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(default=0)
     error: Mapped[str] = mapped_column(sa.Text, default="")
-    gift_id: Mapped[int | None] = mapped_column(sa.ForeignKey("gifts.id"), index=True)
+    #: the gift the event is about; written when the event is stored and checked at commit
+    #: (deferred), so storing it takes no lock on the gift before the handler locks it
+    gift_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("gifts.id", deferrable=True, initially="DEFERRED"), index=True
+    )
