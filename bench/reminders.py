@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.harness import ensure_database  # noqa: E402
 from donations import create_app, worker  # noqa: E402
-from donations.extensions import db  # noqa: E402
+from donations.db import db  # noqa: E402
 from donations.models import Reminder  # noqa: E402
 from donations.payments import gateway  # noqa: E402
 

@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.harness import ensure_database  # noqa: E402
 from donations import create_app  # noqa: E402
-from donations.extensions import db  # noqa: E402
+from donations.db import db  # noqa: E402
 from donations.models import StaffUser  # noqa: E402
 from donations.staff.queries import encode_cursor  # noqa: E402
 from donations.staff.services import hash_password  # noqa: E402

@@ -64,7 +64,7 @@ sys.path.insert(0, str(ROOT))
 import donations  # noqa: E402
 from bench.harness import scratch_database, serve, wrk_figures  # noqa: E402
 from donations import create_app  # noqa: E402
-from donations.extensions import db  # noqa: E402
+from donations.db import db  # noqa: E402
 from donations.payments.stripe_gateway import StripeGateway  # noqa: E402
 from donations.payments.types import InvalidWebhook  # noqa: E402
 from sandbox.spec import SPEC  # noqa: E402

@@ -1,7 +1,7 @@
 """Flask extensions, created unbound here and bound to the app by ``init_app``.
 
-``db`` itself lives in ``donations.db`` (so models import that, not this module) and is
-re-exported here beside the others.
+``db`` itself lives in ``donations.db`` (models import that, not this module); it is bound
+here with the others.
 """
 
 from __future__ import annotations
@@ -75,4 +75,4 @@ def _sqlite_connect(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-__all__ = ["csrf", "db", "limiter", "login_manager", "migrate"]
+__all__ = ["csrf", "limiter", "login_manager", "migrate"]

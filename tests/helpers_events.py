@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 
-from donations.extensions import db
+from donations.db import db
 from donations.models import Gift, OutboxEmail, Payment, StripeEvent
 from tests.factories import make_checkout
 
@@ -113,20 +113,9 @@ def only_event(sandbox, type_: str, object_id: str | None = None) -> dict[str, A
     return found[0]
 
 
-def give(
-    frequency: str = "once",
-    amount: int = 500,
-    currency: str = "USD",
-    email: str = "reader@example.org",
-    name: str = "Rea Der",
-) -> Gift:
-    """Start a gift the way the support page does (a pending gift with a Checkout Session)."""
-    return make_checkout(frequency, amount, currency, email, name)
-
-
 def give_and_pay(sandbox, frequency: str = "once", **choice) -> Gift:
     """A gift paid with the test card in the sandbox (no webhook delivered)."""
-    gift = give(frequency, **choice)
+    gift = make_checkout(frequency, **choice)
     response = sandbox.pay(gift.stripe_checkout_session_id, email=gift.donor.email)
     assert response.status_code == 200, response.text
     return gift

@@ -7,13 +7,13 @@ import time
 import uuid
 
 from donations import ledger
-from donations.extensions import db
+from donations.db import db
 from donations.models import GiftStatus, Reminder, ReminderStatus, utcnow
 from donations.payments import gateway
+from tests.factories import make_checkout
 from tests.helpers_events import (
     checkout_session_of,
     event_for,
-    give,
     give_and_pay,
     only_event,
     outbox,
@@ -158,7 +158,7 @@ def test_payment_intent_succeeded_alone_marks_a_one_time_gift_paid(client, sandb
 
 
 def test_a_failed_payment_attempt_fails_a_pending_gift_but_never_a_paid_one(client, sandbox):
-    gift = give(amount=500)
+    gift = make_checkout(amount=500)
     declined = sandbox.http.post(
         f"{sandbox.url}/v1/payment_intents",
         auth=(sandbox.api_key, ""),
@@ -183,7 +183,7 @@ def test_a_failed_payment_attempt_fails_a_pending_gift_but_never_a_paid_one(clie
 
 
 def test_an_expired_checkout_abandons_the_pending_gift(client, sandbox):
-    gift = give(amount=500)
+    gift = make_checkout(amount=500)
     gateway().expire_checkout_session(gift.stripe_checkout_session_id)
 
     post_applied(client, only_event(sandbox, "checkout.session.expired"))

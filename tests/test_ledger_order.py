@@ -6,7 +6,7 @@ import random
 
 import sqlalchemy as sa
 
-from donations.extensions import db
+from donations.db import db
 from donations.models import GiftStatus, Payment, PaymentKind, StripeEvent
 from donations.payments import gateway
 from tests.helpers_events import (

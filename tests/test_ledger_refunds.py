@@ -8,7 +8,7 @@ import json
 from dataclasses import replace
 
 from donations import ledger
-from donations.extensions import db
+from donations.db import db
 from donations.mail import render_email
 from donations.models import GiftStatus
 from donations.payments import gateway

@@ -9,7 +9,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from donations.extensions import db
+from donations.db import db
 from donations.manage.services import manage_token
 from donations.models import ActorKind, AuditLog, Donor, Gift, OutboxEmail
 from tests.factories import csrf_token_from

@@ -6,10 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from donations.extensions import db
+from donations.db import db
 from donations.models import Gift, GiftStatus, Payment, PaymentKind
 from donations.payments import gateway
-from tests.helpers_events import give, give_and_pay, outbox, sandbox_get
+from tests.factories import make_checkout
+from tests.helpers_events import give_and_pay, outbox, sandbox_get
 
 TODAY = datetime.now(UTC).date().isoformat()
 
@@ -39,7 +40,7 @@ def test_reconcile_repairs_everything_the_webhooks_missed_and_a_second_run_fixes
 ):
     once = give_and_pay(sandbox, amount=2500, email="once@example.org")
     monthly = give_and_pay(sandbox, "monthly", amount=800, currency="EUR")
-    abandoned = give(amount=1000, email="later@example.org")
+    abandoned = make_checkout(amount=1000, email="later@example.org")
     gateway().expire_checkout_session(abandoned.stripe_checkout_session_id)
     subscription_id = sandbox_get(
         sandbox, f"/v1/checkout/sessions/{monthly.stripe_checkout_session_id}"

@@ -8,9 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from donations import worker
-from donations.db import commit_or_rollback
+from donations.db import commit_or_rollback, db
 from donations.enums import Frequency
-from donations.extensions import db
 from donations.models import Reminder, utcnow
 from donations.remind import services
 from donations.remind.queries import reminder_figures

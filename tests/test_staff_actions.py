@@ -12,8 +12,8 @@ import pytest
 import sqlalchemy as sa
 
 from donations import ledger
+from donations.db import db
 from donations.enums import ActorKind
-from donations.extensions import db
 from donations.models import AuditLog, Gift, OutboxEmail, Payment
 from donations.payments import gateway
 from tests.factories import (

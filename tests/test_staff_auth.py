@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from donations.extensions import db
+from donations.db import db
 from donations.models import StaffUser, utcnow
 from tests.factories import PASSWORD, csrf_token_from, make_staff, sign_in
 

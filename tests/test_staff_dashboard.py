@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from donations.extensions import db
+from donations.db import db
 from donations.models import Reminder
 from donations.staff import dashboard
 from tests.factories import (

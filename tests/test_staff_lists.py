@@ -9,8 +9,8 @@ from datetime import timedelta
 
 import pytest
 
+from donations.db import db
 from donations.enums import Frequency, GiftStatus
-from donations.extensions import db
 from donations.staff.queries import GiftFilter, decode_cursor, gift_page, gift_totals
 from tests.factories import at, make_donor, make_gift, make_payment, make_staff, sign_in
 

@@ -11,7 +11,7 @@ import requests
 import sqlalchemy as sa
 
 from donations import create_app
-from donations.extensions import db
+from donations.db import db
 from donations.models import Donor, Gift
 from tests.factories import csrf_token_from
 

@@ -10,13 +10,13 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from donations.extensions import db
+from donations.db import db
 from donations.models import Gift, GiftStatus, OutboxEmail, Payment, StripeEvent
 from donations.payments.stripe_gateway import StripeGateway
+from tests.factories import make_checkout
 from tests.helpers_events import (
     encode,
     event_for,
-    give,
     give_and_pay,
     only_event,
     outbox,
@@ -195,7 +195,7 @@ def test_stripe_retries_a_failed_event_and_it_then_applies(app, client, sandbox)
 
 
 def test_sandbox_deliveries_mark_a_gift_paid_end_to_end(app, sandbox, registered_webhook):
-    gift = give("once", amount=2500, currency="EUR")
+    gift = make_checkout("once", amount=2500, currency="EUR")
 
     assert sandbox.pay(gift.stripe_checkout_session_id, email=gift.donor.email).ok
     sandbox.wait_for_deliveries(

@@ -9,8 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from donations import outbox, worker
-from donations.db import commit_or_rollback
-from donations.extensions import db
+from donations.db import commit_or_rollback, db
 from donations.models import (
     Donor,
     Frequency,

@@ -17,8 +17,8 @@ import pytest
 import sqlalchemy as sa
 
 from donations import worker
+from donations.db import db
 from donations.enums import Frequency, ReminderStatus
-from donations.extensions import db
 from donations.models import Reminder
 
 #: the workers run in threads and processes with connections of their own

@@ -7,7 +7,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from donations.extensions import db
+from donations.db import db
 from donations.models import Gift
 
 pytestmark = pytest.mark.e2e
