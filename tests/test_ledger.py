@@ -229,7 +229,6 @@ def test_staff_cancel_through_apply_subscription_is_recorded_at_once(client, san
 
 
 def test_a_paid_checkout_is_recorded_alike_by_the_webhook_and_the_thank_you_page(client, sandbox):
-    # on PostgreSQL the webhook takes its own two-statement path (ledger/fast.py)
     by_webhook = give_and_pay(sandbox, amount=1200, email="a@example.org", name="Ann")
     by_page = give_and_pay(sandbox, amount=1200, email="b@example.org", name="Ann")
 
