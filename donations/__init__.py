@@ -19,6 +19,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(settings.from_environment())
     if config:
         app.config.update(config)
+    settings.derive(app.config)
     settings.check_production_safety(app.config)
     if (
         app.config["ENV_NAME"] == "production"

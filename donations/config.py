@@ -147,7 +147,6 @@ def from_environment(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for setting in SETTINGS:
         values[setting.config_key] = setting.read(environ, values)
-    values["REMEMBER_COOKIE_SECURE"] = values["SESSION_COOKIE_SECURE"]
     return values | _per_currency(environ) | FIXED
 
 
@@ -179,6 +178,12 @@ def public_url() -> str:
     if has_request_context():
         return request.host_url.rstrip("/")
     return LOCAL_URL
+
+
+def derive(config: dict[str, Any]) -> None:
+    """Settings that follow others, set after any overrides: the remember-me cookie is as
+    secure as the session cookie."""
+    config["REMEMBER_COOKIE_SECURE"] = config["SESSION_COOKIE_SECURE"]
 
 
 def check_production_safety(config: Mapping[str, Any]) -> None:

@@ -35,6 +35,10 @@ class GiftStatus(enum.StrEnum):
 
 #: recurring gifts still renewing (MRR, cancellable)
 RUNNING_STATUSES = (GiftStatus.ACTIVE, GiftStatus.PAST_DUE)
+#: the reader gave: paid once, or recurring and running
+GAVE_STATUSES = (GiftStatus.PAID, GiftStatus.ACTIVE, GiftStatus.PAST_DUE)
+#: no money yet: a first payment moves a gift out of these
+UNPAID_STATUSES = (GiftStatus.PENDING, GiftStatus.ABANDONED, GiftStatus.FAILED)
 
 
 class PaymentKind(enum.StrEnum):

@@ -5,8 +5,8 @@ the stored context and sends it; a ``dedupe_key`` makes the same email impossibl
 twice (one receipt per payment, whatever replays happen).
 
 An email is written with one ``INSERT … ON CONFLICT (dedupe_key) DO NOTHING`` (no key,
-no conflict) rather than a look-up then an insert: the webhook ledger queues one per payment on its
-hot path, and the unique index, not a prior read, is what makes concurrent duplicates safe.
+no conflict) rather than a look-up then an insert: the ledger queues one per payment, and
+the unique index, not a prior read, is what makes concurrent duplicates safe.
 """
 
 from __future__ import annotations

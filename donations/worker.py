@@ -34,7 +34,7 @@ import click
 import sqlalchemy as sa
 from flask import Flask, current_app
 
-from donations.db import db, utcnow
+from donations.db import commit_or_rollback, db, utcnow
 from donations.enums import OutboxStatus, ReminderStatus
 from donations.mail import CONNECTION_ERRORS, SmtpSender, describe, is_permanent, render_email
 from donations.models import OutboxEmail, Reminder
@@ -137,15 +137,15 @@ def claim(now: datetime, limit: int) -> tuple[list[Job], int]:
     The rows are detached before the commit, so rendering afterwards needs no query and
     holds no lock.
     """
-    for model in (OutboxEmail, Reminder):
-        _give_up_on_abandoned(model, now)
-    outbox = _claim(OutboxEmail, now, limit)
-    rows = _claim(Reminder, now, limit - len(outbox))
-    suppressed = reminders.suppress_if_gave([row.id for row in rows], now)
-    rows = [row for row in rows if row.id not in suppressed]
-    for row in (*outbox, *rows):
-        db.session.expunge(row)
-    db.session.commit()
+    with commit_or_rollback():
+        for model in (OutboxEmail, Reminder):
+            _give_up_on_abandoned(model, now)
+        outbox = _claim(OutboxEmail, now, limit)
+        rows = _claim(Reminder, now, limit - len(outbox))
+        suppressed = reminders.suppress_if_gave([row.id for row in rows], now)
+        rows = [row for row in rows if row.id not in suppressed]
+        for row in (*outbox, *rows):
+            db.session.expunge(row)
     jobs = [_job(email, lambda e=email: _outbox_message(e)) for email in outbox]
     jobs += [_job(r, lambda r=r: reminders.build_email(r, now)) for r in rows]
     return jobs, len(suppressed)
@@ -223,32 +223,33 @@ def _reconnect(sender: SmtpSender) -> bool:
 
 def _record(outcome: _Outcome, now: datetime, result: Result) -> None:
     """Mark each claimed row sent, retrying, failed, or released (no attempt counted)."""
-    config = current_app.config
-    for model, statuses in STATUSES.items():
-        ids = [job.id for job in outcome.sent if job.model is model]
-        if ids:
-            db.session.execute(
-                sa.update(model)
-                .where(model.id.in_(ids), model.status == statuses.SENDING)
-                .values(status=statuses.SENT, sent_at=now, last_error="")
+    with commit_or_rollback():
+        config = current_app.config
+        for model, statuses in STATUSES.items():
+            ids = [job.id for job in outcome.sent if job.model is model]
+            if ids:
+                db.session.execute(
+                    sa.update(model)
+                    .where(model.id.in_(ids), model.status == statuses.SENDING)
+                    .values(status=statuses.SENT, sent_at=now, last_error="")
+                )
+        for job in outcome.failed:
+            if job.permanent or job.attempts >= config["WORKER_MAX_ATTEMPTS"]:
+                values = {"status": STATUSES[job.model].FAILED}
+                result.failed += 1
+            else:
+                retry_at = now + backoff(job.attempts)
+                values = {"status": WAITING[job.model], "next_attempt_at": retry_at}
+                result.retrying += 1
+            _update_claimed(job, last_error=job.error, **values)
+        for job in outcome.released:
+            _update_claimed(
+                job,
+                status=WAITING[job.model],
+                next_attempt_at=now + timedelta(seconds=config["WORKER_RETRY_BASE"]),
+                attempts=job.model.attempts - 1,
+                last_error=outcome.smtp_error or job.error,
             )
-    for job in outcome.failed:
-        if job.permanent or job.attempts >= config["WORKER_MAX_ATTEMPTS"]:
-            values = {"status": STATUSES[job.model].FAILED}
-            result.failed += 1
-        else:
-            values = {"status": WAITING[job.model], "next_attempt_at": now + backoff(job.attempts)}
-            result.retrying += 1
-        _update_claimed(job, last_error=job.error, **values)
-    for job in outcome.released:
-        _update_claimed(
-            job,
-            status=WAITING[job.model],
-            next_attempt_at=now + timedelta(seconds=config["WORKER_RETRY_BASE"]),
-            attempts=job.model.attempts - 1,
-            last_error=outcome.smtp_error or job.error,
-        )
-    db.session.commit()
     result.sent += len(outcome.sent)
     result.released += len(outcome.released)
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from donations import config
+from donations import config, create_app
 from donations.config import LOCAL_URL, PER_CURRENCY, SETTINGS, from_environment, public_url
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -119,3 +119,8 @@ def test_without_public_url_links_use_the_request_host_or_the_local_address(bare
         assert public_url() == "http://127.0.0.1:5050"
     with bare_app.app_context():
         assert public_url() == LOCAL_URL
+
+
+def test_the_remember_me_cookie_is_as_secure_as_the_session_cookie_even_when_overridden():
+    app = create_app({"SESSION_COOKIE_SECURE": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert app.config["REMEMBER_COOKIE_SECURE"] is True

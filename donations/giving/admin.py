@@ -113,7 +113,7 @@ def refund_payment(payment: Payment, amount: int | None, *, actor: Actor) -> Pay
         amount=amount,
         currency=payment.currency,
         detail=f"refund {refund.id} of payment {payment.stripe_id}"
-        + ("" if row is not None else f" (Stripe status {refund.status}, not recorded yet)"),
+        + ("" if row is not None else f" (refund {refund.status}, not recorded yet)"),
     )
     db.session.flush()
     return row
@@ -150,7 +150,7 @@ def cancel_gift(gift: Gift, *, at_period_end: bool, actor: Actor) -> Gift:
         amount=gift.amount,
         currency=gift.currency,
         detail=f"subscription {subscription.id} cancelled {when}, "
-        f"Stripe status {subscription.status}",
+        f"subscription {subscription.status}",
     )
     db.session.flush()
     return gift

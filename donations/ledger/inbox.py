@@ -81,11 +81,11 @@ def record_failure(event: Event | str, error: Exception, payload: bytes | None =
     the id of a stored one.
     """
     if isinstance(event, str):
-        event_id = event
+        event_id, described = event, event
     else:
-        event_id = event.id
+        event_id, described = event.id, f"{event.id} ({event.type})"
         _insert(event, payload)
-    current_app.logger.error("Stripe event %s failed", event_id, exc_info=error)
+    current_app.logger.error("Stripe event %s failed", described, exc_info=error)
     message = f"{type(error).__name__}: {error}"[:2000]
     db.session.execute(
         sa.update(StripeEvent)

@@ -8,11 +8,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from donations.enums import Frequency, GiftStatus
+from donations.enums import UNPAID_STATUSES, Frequency, GiftStatus
+from donations.models import Donor, Gift
 from donations.payments.types import SubscriptionStatus
 
-#: states a first payment moves a gift out of
-UNPAID = (GiftStatus.PENDING, GiftStatus.ABANDONED, GiftStatus.FAILED)
 #: the gift's status while its subscription is in each state
 SUBSCRIPTION_GIFT_STATUS = {
     SubscriptionStatus.ACTIVE: GiftStatus.ACTIVE,
@@ -24,7 +23,7 @@ SUBSCRIPTION_GIFT_STATUS = {
 
 def status_after_payment(status: GiftStatus, frequency: Frequency) -> GiftStatus:
     """A payment arrived: an unpaid gift is paid (one-time) or active (recurring)."""
-    if status not in UNPAID:
+    if status not in UNPAID_STATUSES:
         return status
     return GiftStatus.ACTIVE if Frequency(frequency).is_recurring else GiftStatus.PAID
 
@@ -56,7 +55,7 @@ def renewal_failed_key(invoice_reference: str) -> str:
     return f"renewal_failed:{invoice_reference}"
 
 
-def gift_context(gift: Any, donor: Any) -> dict[str, Any]:
+def gift_context(gift: Gift, donor: Donor) -> dict[str, Any]:
     """What every donor email says about the gift."""
     period_end = gift.current_period_end
     return {
@@ -71,8 +70,8 @@ def gift_context(gift: Any, donor: Any) -> dict[str, Any]:
 
 
 def receipt_context(
-    gift: Any,
-    donor: Any,
+    gift: Gift,
+    donor: Donor,
     *,
     payment_reference: str,
     amount: int,

@@ -9,7 +9,7 @@ second provider, not for mocks.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Protocol
+from typing import Any, Protocol
 
 from donations.enums import Frequency
 from donations.payments.types import (
@@ -31,6 +31,11 @@ class PaymentGateway(Protocol):
 
     #: whether the configured credentials move real money
     livemode: bool
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> PaymentGateway:
+        """Built from the app's settings by ``payments.gateway()``."""
+        ...
 
     def create_checkout_session(
         self,

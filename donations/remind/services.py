@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 
 from donations.config import public_url
 from donations.db import db
-from donations.enums import Frequency, GiftStatus, ReminderStatus
+from donations.enums import GAVE_STATUSES, Frequency, ReminderStatus
 from donations.mail import render_email
 from donations.models import Donor, Gift, Reminder
 from donations.money import as_input
@@ -47,7 +47,6 @@ WHEN_CHOICES = {
 }
 PENDING = (ReminderStatus.SCHEDULED, ReminderStatus.SENDING)
 #: a gift in one of these states means the reader gave
-GAVE = (GiftStatus.PAID, GiftStatus.ACTIVE, GiftStatus.PAST_DUE)
 
 
 class InvalidReminder(ValueError):
@@ -218,7 +217,7 @@ def suppress_if_gave(reminder_ids: list[int], now: datetime) -> set[int]:
         .where(
             Donor.email == Reminder.email,
             Gift.created_at >= Reminder.created_at,
-            sa.or_(Gift.status.in_(GAVE), Gift.paid_at.is_not(None)),
+            sa.or_(Gift.status.in_(GAVE_STATUSES), Gift.paid_at.is_not(None)),
         )
         .exists()
     )

@@ -37,7 +37,10 @@ def _find(email: str) -> StaffUser:
 @staff_cli.command("create")
 @click.argument("email")
 @click.option(
-    "--role", type=click.Choice([r.value for r in StaffRole]), default="viewer", show_default=True
+    "--role",
+    type=click.Choice([r.value for r in StaffRole]),
+    default=StaffRole.VIEWER.value,
+    show_default=True,
 )
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @click.option("--exist-ok", is_flag=True, help="Succeed quietly if the account exists.")

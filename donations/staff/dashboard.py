@@ -18,14 +18,19 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from donations.db import db
-from donations.enums import RECURRING_FREQUENCIES, RUNNING_STATUSES, Frequency, GiftStatus
-from donations.models import Donor, Gift, Payment
+from donations.enums import (
+    RECURRING_FREQUENCIES,
+    RUNNING_STATUSES,
+    UNPAID_STATUSES,
+    Frequency,
+    GiftStatus,
+)
+from donations.models import RUNNING_RECURRING, Donor, Gift, Payment
 from donations.money import format_money
 from donations.remind.queries import reminder_figures
 from donations.staff.queries import cached, cached_by_gifts
 
 STARTED = (*RUNNING_STATUSES, GiftStatus.CANCELLED)
-UNSTARTED = (GiftStatus.PENDING, GiftStatus.ABANDONED, GiftStatus.FAILED)
 PERIODS = ("today", "7d", "30d", "month", "year")
 
 
@@ -177,7 +182,7 @@ def recurring_revenue(figures: dict[str, CurrencyFigures]) -> int:
 
     MRR = monthly amounts + annual amounts / 12; ARR = 12 × monthly + annual.
     """
-    running = sa.and_(Gift.status.in_(RUNNING_STATUSES), Gift.frequency.in_(RECURRING_FREQUENCIES))
+    running = RUNNING_RECURRING
     monthly = sa.func.sum(sa.case((Gift.frequency == Frequency.MONTHLY, Gift.amount), else_=0))
     annual = sa.func.sum(sa.case((Gift.frequency == Frequency.ANNUAL, Gift.amount), else_=0))
     query = (
@@ -230,7 +235,7 @@ def recent_gifts(limit: int = 10) -> list:
     query = (
         sa.select(Gift, Donor.email, Donor.name)
         .join(Donor, Donor.id == Gift.donor_id)
-        .where(Gift.status.not_in(UNSTARTED))
+        .where(Gift.status.not_in(UNPAID_STATUSES))
         .order_by(Gift.created_at.desc(), Gift.id.desc())
         .limit(limit)
     )

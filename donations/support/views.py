@@ -20,7 +20,7 @@ from flask_wtf.csrf import generate_csrf
 from donations import ledger
 from donations.config import public_url
 from donations.db import commit_or_rollback, db
-from donations.enums import Frequency, GiftStatus
+from donations.enums import GAVE_STATUSES, Frequency, GiftStatus
 from donations.giving import checkout
 from donations.models import Gift
 from donations.money import InvalidAmount, as_input, format_money, to_minor
@@ -28,7 +28,6 @@ from donations.payments import GatewayError, gateway
 from donations.support import bp, services
 from donations.support.forms import DonationForm
 
-CONFIRMED = {GiftStatus.PAID, GiftStatus.ACTIVE, GiftStatus.PAST_DUE}
 UNAVAILABLE = (
     "The payment service is unavailable. You have not been charged. Please try again in a moment."
 )
@@ -187,6 +186,10 @@ def continue_to_checkout():
         with commit_or_rollback():
             checkout.forget_gift(gift)
         return _render_form(request.form, notice=UNAVAILABLE, status=503)
+    except BaseException:
+        with commit_or_rollback():
+            checkout.forget_gift(gift)
+        raise
     return redirect(checkout_url, code=303)
 
 
@@ -204,12 +207,12 @@ def thank_you():
         _confirm_from_stripe(gift)
     refreshes = request.args.get("refresh", 0, type=int)
     next_refresh = None
-    if gift.status not in CONFIRMED and refreshes < MAX_CONFIRM_REFRESHES:
+    if gift.status not in GAVE_STATUSES and refreshes < MAX_CONFIRM_REFRESHES:
         next_refresh = url_for("support.thank_you", session_id=session_id, refresh=refreshes + 1)
     return render_template(
         "support/thanks.html",
         gift=gift,
-        confirmed=gift.status in CONFIRMED,
+        confirmed=gift.status in GAVE_STATUSES,
         next_refresh=next_refresh,
     )
 
