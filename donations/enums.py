@@ -67,6 +67,15 @@ class StaffRole(enum.StrEnum):
     ADMIN = "admin"
 
 
+class AuditAction(enum.StrEnum):
+    """What an audit entry records was done to a gift."""
+
+    REFUND = "refund"
+    CANCEL = "cancel"
+    CANCEL_AT_PERIOD_END = "cancel_at_period_end"
+    RESEND_RECEIPT = "resend_receipt"
+
+
 class ActorKind(enum.StrEnum):
     """Who did what an audit entry records."""
 

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from donations.db import UtcDateTime, db
 from donations.enums import (
     ActorKind,
+    AuditAction,
     Frequency,
     GiftStatus,
     OutboxStatus,
@@ -58,6 +59,7 @@ ENUM_COLUMNS = [
         (Reminder.frequency, Frequency, 10),
         (StaffUser.role, StaffRole, 10),
         (AuditLog.actor_kind, ActorKind, 10),
+        (AuditLog.action, AuditAction, 50),
     ]
 ]
 
@@ -127,9 +129,9 @@ def test_timestamps_come_back_aware_in_utc_and_naive_ones_are_refused(app):
 def test_an_audit_entry_names_who_acted(app):
     gift = add_gift(frequency=Frequency.MONTHLY)
     by_donor = AuditLog(
-        action="cancel", gift_id=gift.id, actor_kind=ActorKind.DONOR, donor=gift.donor
+        action=AuditAction.CANCEL, gift_id=gift.id, actor_kind=ActorKind.DONOR, donor=gift.donor
     )
-    by_system = AuditLog(action="cancel", gift_id=gift.id)
+    by_system = AuditLog(action=AuditAction.CANCEL, gift_id=gift.id)
     db.session.add_all([by_donor, by_system])
     db.session.commit()
     db.session.expire_all()

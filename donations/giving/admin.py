@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from donations import ledger, outbox
 from donations.db import db
-from donations.enums import RUNNING_STATUSES, ActorKind, PaymentKind
+from donations.enums import RUNNING_STATUSES, ActorKind, AuditAction, PaymentKind
 from donations.ledger.records import lock_gift
 from donations.models import AuditLog, Donor, Gift, Payment, StaffUser
 from donations.money import format_money
@@ -45,7 +45,7 @@ class Actor:
         return cls(ActorKind.DONOR, donor_id=donor.id)
 
 
-def _audit(actor: Actor, action: str, gift: Gift, **fields) -> AuditLog:
+def _audit(actor: Actor, action: AuditAction, gift: Gift, **fields) -> AuditLog:
     entry = AuditLog(
         actor_kind=actor.kind,
         staff_user_id=actor.staff_user_id,
@@ -107,7 +107,7 @@ def refund_payment(payment: Payment, amount: int | None, *, actor: Actor) -> Pay
     row = _record_refund(refund)
     _audit(
         actor,
-        "refund",
+        AuditAction.REFUND,
         payment.gift,
         payment_id=payment.id,
         amount=amount,
@@ -145,7 +145,7 @@ def cancel_gift(gift: Gift, *, at_period_end: bool, actor: Actor) -> Gift:
     when = "at period end" if at_period_end else "now"
     _audit(
         actor,
-        "cancel_at_period_end" if at_period_end else "cancel",
+        AuditAction.CANCEL_AT_PERIOD_END if at_period_end else AuditAction.CANCEL,
         gift,
         amount=gift.amount,
         currency=gift.currency,
@@ -170,7 +170,7 @@ def resend_receipt(payment: Payment, *, actor: Actor) -> None:
     )
     _audit(
         actor,
-        "resend_receipt",
+        AuditAction.RESEND_RECEIPT,
         gift,
         payment_id=payment.id,
         amount=payment.amount,

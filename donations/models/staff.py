@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from donations.db import db, utcnow
-from donations.enums import ActorKind, StaffRole
+from donations.db import db, enum_type, utcnow
+from donations.enums import ActorKind, AuditAction, StaffRole
 from donations.models.core import Donor
 
 
@@ -46,7 +46,7 @@ class AuditLog(db.Model):
     actor_kind: Mapped[ActorKind] = mapped_column(default=ActorKind.SYSTEM)
     staff_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id"))
     donor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("donors.id"), index=True)
-    action: Mapped[str] = mapped_column(sa.String(50))
+    action: Mapped[AuditAction] = mapped_column(enum_type(AuditAction, length=50))
     gift_id: Mapped[int | None] = mapped_column(sa.ForeignKey("gifts.id"), index=True)
     payment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("payments.id"))
     amount: Mapped[int | None]
