@@ -7,8 +7,9 @@ import time
 import uuid
 
 from donations import ledger
-from donations.db import db
-from donations.models import GiftStatus, Reminder, ReminderStatus, utcnow
+from donations.db import db, utcnow
+from donations.enums import GiftStatus, ReminderStatus
+from donations.models import Reminder
 from donations.payments import gateway
 from tests.factories import make_checkout
 from tests.helpers_events import (

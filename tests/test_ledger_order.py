@@ -7,7 +7,8 @@ import random
 import sqlalchemy as sa
 
 from donations.db import db
-from donations.models import GiftStatus, Payment, PaymentKind, StripeEvent
+from donations.enums import GiftStatus, PaymentKind
+from donations.models import Payment, StripeEvent
 from donations.payments import gateway
 from tests.helpers_events import (
     gift_events,

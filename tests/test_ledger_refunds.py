@@ -9,8 +9,8 @@ from dataclasses import replace
 
 from donations import ledger
 from donations.db import db
+from donations.enums import GiftStatus
 from donations.mail import render_email
-from donations.models import GiftStatus
 from donations.payments import gateway
 from donations.payments.types import RefundStatus
 from tests.helpers_events import (

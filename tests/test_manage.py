@@ -10,8 +10,9 @@ import requests
 import sqlalchemy as sa
 
 from donations.db import db
+from donations.enums import ActorKind
 from donations.manage.services import manage_token
-from donations.models import ActorKind, AuditLog, Donor, Gift, OutboxEmail
+from donations.models import AuditLog, Donor, Gift, OutboxEmail
 from tests.factories import csrf_token_from
 
 

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from donations.db import db
-from donations.models import Gift, GiftStatus, Payment, PaymentKind
+from donations.enums import GiftStatus, PaymentKind
+from donations.models import Gift, Payment
 from donations.payments import gateway
 from tests.factories import make_checkout
 from tests.helpers_events import give_and_pay, outbox, sandbox_get

@@ -8,9 +8,9 @@ import pytest
 import sqlalchemy as sa
 
 from donations import worker
-from donations.db import commit_or_rollback, db
+from donations.db import commit_or_rollback, db, utcnow
 from donations.enums import Frequency
-from donations.models import Reminder, utcnow
+from donations.models import Reminder
 from donations.remind import services
 from donations.remind.queries import reminder_figures
 from tests.factories import csrf_token_from

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from donations.db import db
-from donations.models import StaffUser, utcnow
+from donations.db import db, utcnow
+from donations.models import StaffUser
 from tests.factories import PASSWORD, csrf_token_from, make_staff, sign_in
 
 

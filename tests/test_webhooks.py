@@ -11,7 +11,8 @@ import requests
 import sqlalchemy as sa
 
 from donations.db import db
-from donations.models import Gift, GiftStatus, OutboxEmail, Payment, StripeEvent
+from donations.enums import GiftStatus
+from donations.models import Gift, OutboxEmail, Payment, StripeEvent
 from donations.payments.stripe_gateway import StripeGateway
 from tests.factories import make_checkout
 from tests.helpers_events import (

@@ -10,15 +10,8 @@ import sqlalchemy as sa
 
 from donations import outbox, worker
 from donations.db import commit_or_rollback, db
-from donations.models import (
-    Donor,
-    Frequency,
-    Gift,
-    GiftStatus,
-    OutboxEmail,
-    OutboxStatus,
-    Reminder,
-)
+from donations.enums import Frequency, GiftStatus, OutboxStatus
+from donations.models import Donor, Gift, OutboxEmail, Reminder
 from donations.remind import services
 
 NOW = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)

@@ -24,8 +24,8 @@ from flask import current_app
 from sqlalchemy.orm import selectinload
 
 from donations.db import db
-from donations.enums import Frequency, GiftStatus
-from donations.models import AuditLog, Donor, Gift, Payment, PaymentKind, Reminder, StripeEvent
+from donations.enums import Frequency, GiftStatus, PaymentKind
+from donations.models import AuditLog, Donor, Gift, Payment, Reminder, StripeEvent
 from donations.money import precision
 
 #: how long a cached figure may live whatever its freshness test says
