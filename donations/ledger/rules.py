@@ -6,11 +6,13 @@ what the donor's emails say. No database, no gateway: every path that records mo
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from donations.enums import UNPAID_STATUSES, Frequency, GiftStatus
-from donations.models import Donor, Gift
 from donations.payments.types import SubscriptionStatus
+
+if TYPE_CHECKING:
+    from donations.models import Donor, Gift
 
 #: the gift's status while its subscription is in each state
 SUBSCRIPTION_GIFT_STATUS = {
