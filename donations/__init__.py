@@ -36,6 +36,7 @@ def create_app(config: dict | None = None) -> Flask:
         ledger,
         manage,
         payments,
+        recurring,
         remind,
         security,
         staff,
@@ -60,4 +61,5 @@ def create_app(config: dict | None = None) -> Flask:
     staff.init_app(app)
     ledger.init_app(app)
     worker.init_app(app)
+    recurring.init_app(app)
     return app

@@ -116,6 +116,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("REMIND_RATE_LIMIT_EMAIL", "5 per day"),
     Setting("MANAGE_LINK_MAX_AGE", "86400", int),
     Setting("MANAGE_RATE_LIMIT", "5 per minute;20 per hour"),
+    Setting("CARD_LINK_MAX_AGE", "2592000", int),
+    Setting("RESTART_LINK_MAX_AGE", "7776000", int),
     Setting("STAFF_LOGIN_RATE_LIMIT", "10 per minute"),
     Setting("STAFF_LOCKOUT_THRESHOLD", "5", int),
     Setting("STAFF_LOCKOUT_MINUTES", "15", int),

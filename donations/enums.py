@@ -31,14 +31,24 @@ class GiftStatus(enum.StrEnum):
     ABANDONED = "abandoned"  #: checkout expired unpaid
     FAILED = "failed"  #: payment failed
     REFUNDED = "refunded"  #: one-time gift fully refunded
+    LAPSED = "lapsed"  #: recurring gift ended for non-payment: Stripe stopped retrying
 
 
 #: recurring gifts still renewing (MRR, cancellable)
 RUNNING_STATUSES = (GiftStatus.ACTIVE, GiftStatus.PAST_DUE)
 #: the reader gave: paid once, or recurring and running
 GAVE_STATUSES = (GiftStatus.PAID, GiftStatus.ACTIVE, GiftStatus.PAST_DUE)
+#: recurring gifts that have ended, whoever ended them
+ENDED_STATUSES = (GiftStatus.CANCELLED, GiftStatus.LAPSED)
 #: no money yet: a first payment moves a gift out of these
 UNPAID_STATUSES = (GiftStatus.PENDING, GiftStatus.ABANDONED, GiftStatus.FAILED)
+
+
+class Collection(enum.StrEnum):
+    """How a running recurring gift is being collected (the staff list's filter)."""
+
+    PAST_DUE = "past_due"  #: a renewal failed and Stripe is retrying
+    PAUSED = "paused"  #: the donor paused it until a date still ahead
 
 
 class PaymentKind(enum.StrEnum):
@@ -74,6 +84,11 @@ class AuditAction(enum.StrEnum):
     CANCEL = "cancel"
     CANCEL_AT_PERIOD_END = "cancel_at_period_end"
     RESEND_RECEIPT = "resend_receipt"
+    RESUME = "resume"  #: a pause ended early, or a cancellation at period end withdrawn
+    PAUSE = "pause"
+    CHANGE_AMOUNT = "change_amount"
+    UPDATE_CARD = "update_card"
+    LAPSE = "lapse"  #: Stripe ended the gift for non-payment
 
 
 class ActorKind(enum.StrEnum):

@@ -7,7 +7,7 @@ from datetime import datetime
 from babel.dates import format_date, format_datetime
 from flask import Flask
 
-from donations.enums import Frequency
+from donations.enums import Frequency, GiftStatus
 from donations.money import format_money
 
 FREQUENCY_LABELS = {
@@ -22,6 +22,27 @@ FREQUENCY_CHOICES = {
     Frequency.MONTHLY: "Monthly",
     Frequency.ANNUAL: "Annual",
 }
+
+#: a gift's status as its donor reads it
+GIFT_STATUS_LABELS = {
+    GiftStatus.PENDING: "waiting for payment",
+    GiftStatus.PAID: "paid",
+    GiftStatus.ACTIVE: "active",
+    GiftStatus.PAST_DUE: "payment due",
+    GiftStatus.CANCELLED: "cancelled",
+    GiftStatus.ABANDONED: "not completed",
+    GiftStatus.FAILED: "payment failed",
+    GiftStatus.REFUNDED: "refunded",
+    GiftStatus.LAPSED: "stopped: card declined",
+}
+#: card brands as printed on cards; others are capitalised
+CARD_BRANDS = {"visa": "Visa", "mastercard": "Mastercard", "amex": "American Express"}
+
+
+def card_brand(brand: str | None) -> str:
+    if not brand:
+        return "Card"
+    return CARD_BRANDS.get(brand, brand.replace("_", " ").title())
 
 
 def money(amount: int | None, currency: str, trim: bool = False) -> str:
@@ -39,12 +60,13 @@ def datetime_(value: datetime | None, format: str = "medium") -> str:
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters.update(money=money, date=date, datetime=datetime_)
+    app.jinja_env.filters.update(money=money, date=date, datetime=datetime_, card_brand=card_brand)
     app.jinja_env.globals.update(
         Frequency=Frequency,
         frequency_choices=FREQUENCY_CHOICES,
         frequency_labels=FREQUENCY_LABELS,
         per_period=PER_PERIOD,
+        gift_status_labels=GIFT_STATUS_LABELS,
         organization_name=app.config["ORGANIZATION_NAME"],
         privacy_policy_url=app.config["PRIVACY_POLICY_URL"],
     )

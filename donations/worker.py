@@ -1,4 +1,5 @@
-"""The worker: sends due reminders and queued outbox emails over SMTP.
+"""The worker: sends due reminders and queued outbox emails over SMTP, and runs the
+daily jobs (the card-expiry reminder) once a day.
 
 ``flask worker`` loops until SIGTERM/SIGINT (finishing the batch in hand, then exit 0);
 ``flask worker --once`` sends what is due and exits, for cron.
@@ -38,6 +39,7 @@ from donations.db import commit_or_rollback, db, utcnow
 from donations.enums import OutboxStatus, ReminderStatus
 from donations.mail import CONNECTION_ERRORS, SmtpSender, describe, is_permanent, render_email
 from donations.models import OutboxEmail, Reminder
+from donations.recurring.services import CARD_EXPIRING, claim_daily, remind_expiring_cards
 from donations.remind import services as reminders
 
 log = logging.getLogger(__name__)
@@ -291,6 +293,15 @@ def run_pending(
     return total
 
 
+def run_daily_jobs(now: datetime | None = None) -> None:
+    """Run each daily job if no worker has run it today (see ``recurring.services``)."""
+    now = now or utcnow()
+    with commit_or_rollback():
+        if claim_daily(CARD_EXPIRING, now.date()):
+            queued = remind_expiring_cards(now)
+            log.info("daily %s: %d emails queued", CARD_EXPIRING, queued)
+
+
 def init_app(app: Flask) -> None:
     @app.cli.command("worker")
     @click.option("--once", is_flag=True, help="Send what is due, then exit (for cron).")
@@ -310,6 +321,7 @@ def init_app(app: Flask) -> None:
         }
         try:
             while not stop.is_set():
+                run_daily_jobs()
                 result = run_pending(batch_size=batch_size, should_stop=stop.is_set)
                 _report(result)
                 if once:

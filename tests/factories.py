@@ -160,3 +160,56 @@ def make_checkout(
     with commit_or_rollback():
         open_checkout(gift, success_url="http://127.0.0.1/thanks", cancel_url="http://127.0.0.1/")
     return gift
+
+
+# the recurring-donor rows' factories: appended, so their imports are here
+from donations.enums import OutboxStatus  # noqa: E402
+from donations.models import OutboxEmail, RenewalFailure  # noqa: E402
+
+
+def make_renewal_failure(
+    gift: Gift,
+    attempt: int = 1,
+    failed: str | datetime = "2025-06-01 10:00",
+    *,
+    invoice: str | None = None,
+    retry: str | datetime | None = None,
+    **fields,
+) -> RenewalFailure:
+    """Stripe's ``attempt``-th failure to collect a renewal of ``gift`` (its amount due,
+    retried at ``retry``, or never when None), for invoice ``invoice`` (a new one unless
+    given)."""
+    fields.setdefault("amount", gift.amount)
+    fields.setdefault("currency", gift.currency)
+    failure = RenewalFailure(
+        gift_id=gift.id,
+        stripe_invoice_id=invoice or f"in_test{next(_numbers)}",
+        attempt=attempt,
+        failed_at=at(failed),
+        next_attempt_at=at(retry) if retry else None,
+        **fields,
+    )
+    return _added(failure)
+
+
+def make_outbox_email(
+    gift: Gift,
+    template: str,
+    queued: str | datetime = "2025-06-01 10:00",
+    *,
+    sent: str | datetime | None = None,
+    **fields,
+) -> OutboxEmail:
+    """An email about ``gift`` queued at ``queued``, and sent at ``sent`` unless None."""
+    fields.setdefault("to", gift.donor.email)
+    fields.setdefault("dedupe_key", f"{template}:test{next(_numbers)}")
+    email = OutboxEmail(
+        gift_id=gift.id,
+        template=template,
+        created_at=at(queued),
+        next_attempt_at=at(queued),
+        sent_at=at(sent) if sent else None,
+        status=OutboxStatus.SENT if sent else OutboxStatus.PENDING,
+        **fields,
+    )
+    return _added(email)

@@ -6,7 +6,8 @@ import pytest
 
 from donations.enums import Frequency, GiftStatus
 from donations.ledger import rules
-from donations.payments.types import SubscriptionStatus
+from donations.payments.types import CancellationReason, SubscriptionStatus
+from tests.factories import at
 
 EARLY = datetime(2026, 11, 1, 9, tzinfo=UTC)
 LATE = datetime(2026, 11, 2, 9, tzinfo=UTC)
@@ -38,10 +39,57 @@ def test_a_subscription_that_never_took_a_first_payment_abandons_its_gift():
     assert rules.status_for_subscription(expired, ever_paid=False) == GiftStatus.ABANDONED
     assert rules.status_for_subscription(expired, ever_paid=True) is None
     assert rules.status_for_subscription(SubscriptionStatus.UNPAID, ever_paid=True) == (
-        GiftStatus.PAST_DUE
+        GiftStatus.LAPSED
     )
     assert rules.status_for_subscription(SubscriptionStatus.INCOMPLETE, ever_paid=False) is None
 
 
 def test_each_payment_has_one_receipt_key():
     assert rules.receipt_key("in_1") == rules.receipt_key("in_1") != rules.receipt_key("in_2")
+
+
+def test_stripe_giving_up_ends_a_gift_for_non_payment_and_a_request_cancels_it():
+    cancelled = SubscriptionStatus.CANCELLED
+    assert rules.status_for_subscription(
+        cancelled, ever_paid=True, reason=CancellationReason.PAYMENT_FAILED
+    ) == (GiftStatus.LAPSED)
+    assert rules.status_for_subscription(
+        cancelled, ever_paid=True, reason=CancellationReason.REQUESTED
+    ) == (GiftStatus.CANCELLED)
+
+
+def test_a_card_works_to_the_end_of_its_expiry_month():
+    assert not rules.card_expires_before(4, 2027, at("2027-04-30 12:00"))
+    assert rules.card_expires_before(4, 2027, at("2027-05-01 00:00"))
+    assert not rules.card_expires_before(0, 0, at("2027-05-01 00:00"))
+
+
+def test_a_newer_card_or_state_replaces_an_older_one_only():
+    assert rules.is_newer(10, None) and rules.is_newer(10, 10)
+    assert not rules.is_newer(9, 10)
+
+
+def test_a_pause_resumes_a_day_after_the_last_skipped_renewal():
+    end = at("2027-01-15 08:00")
+    two = rules.pause_resumes_at(end, Frequency.MONTHLY, 2)
+    assert two == at("2027-02-16 08:00")
+    assert rules.renewals_skipped(end, Frequency.MONTHLY, two) == 2
+    assert (
+        rules.renewals_skipped(
+            end, Frequency.ANNUAL, rules.pause_resumes_at(end, Frequency.ANNUAL, 1)
+        )
+        == 1
+    )
+
+
+def test_the_second_failure_of_a_renewal_gets_a_different_email():
+    assert rules.dunning_template(1) == "renewal_failed"
+    assert rules.dunning_template(2) == rules.dunning_template(4) == "renewal_failed_again"
+
+
+@pytest.mark.parametrize(
+    ("one_time", "expected"),
+    [(3000, 1000), (9000, 2500), (100000, 2500), (600, 200), (1000, 200)],
+)
+def test_make_it_monthly_suggests_the_largest_preset_within_a_third(one_time, expected):
+    assert rules.upsell_amount(one_time, [500, 1000, 2500], 200) == expected

@@ -9,9 +9,9 @@ import pytest
 import requests
 import sqlalchemy as sa
 
+from donations import links
 from donations.db import db
 from donations.enums import ActorKind
-from donations.manage.services import manage_token
 from donations.models import AuditLog, Donor, Gift, OutboxEmail
 from tests.factories import csrf_token_from
 
@@ -150,3 +150,7 @@ def test_cancelling_without_the_csrf_token_is_refused(client, sandbox):
     assert response.status_code == 400
     db.session.refresh(gift)
     assert gift.status == "active"
+
+
+def manage_token(donor) -> str:
+    return links.token(links.MANAGE, donor)

@@ -175,6 +175,7 @@ def test_partial_indexes_have_the_predicates_the_models_give(scratch_app):
         migrated = partial_index_definitions(connection, "main")
         from_models = partial_index_definitions(connection, "models")
     assert set(migrated) == {
+        "ix_gifts_paused_until",
         "ix_gifts_recurring_running",
         "ix_outbox_pending_due",
         "ix_reminders_scheduled_due",

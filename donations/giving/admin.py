@@ -1,5 +1,5 @@
 """Actions on gifts taken by staff (refund, cancel, resend a receipt) or by a donor
-through their own link (cancel).
+through their own link (cancel, change the amount, pause, resume, update the card).
 
 Each action checks what is allowed, asks Stripe through the gateway, applies Stripe's
 answer through the ledger (the same idempotent functions the webhooks use, so the
@@ -10,52 +10,27 @@ acted. Actions flush, never commit: the calling view wraps the call in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from donations import ledger, outbox
-from donations.db import db
-from donations.enums import RUNNING_STATUSES, ActorKind, AuditAction, PaymentKind
+from donations.audit import Actor, record_audit
+from donations.db import db, utcnow
+from donations.enums import RUNNING_STATUSES, AuditAction, Frequency, GiftStatus, PaymentKind
+from donations.ledger import rules
 from donations.ledger.records import lock_gift
-from donations.models import AuditLog, Donor, Gift, Payment, StaffUser
+from donations.models import Gift, Payment
 from donations.money import format_money
 from donations.payments import gateway
+
+#: how many renewals a donor may skip with a pause
+PAUSE_CHOICES = (1, 2, 3)
+#: gifts a new card can help: running, or ended only because Stripe stopped retrying
+CARD_UPDATABLE_STATUSES = (*RUNNING_STATUSES, GiftStatus.LAPSED)
 
 
 class ActionRefused(ValueError):
     """The action is not allowed in the gift's or payment's current state."""
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who takes an action, as its audit entry records it."""
-
-    kind: ActorKind
-    staff_user_id: int | None = None
-    donor_id: int | None = None
-
-    @classmethod
-    def staff(cls, user: StaffUser) -> Actor:
-        return cls(ActorKind.STAFF, staff_user_id=user.id)
-
-    @classmethod
-    def donor(cls, donor: Donor) -> Actor:
-        return cls(ActorKind.DONOR, donor_id=donor.id)
-
-
-def _audit(actor: Actor, action: AuditAction, gift: Gift, **fields) -> AuditLog:
-    entry = AuditLog(
-        actor_kind=actor.kind,
-        staff_user_id=actor.staff_user_id,
-        donor_id=actor.donor_id,
-        action=action,
-        gift_id=gift.id,
-        **fields,
-    )
-    db.session.add(entry)
-    return entry
 
 
 def _lock(gift: Gift) -> None:
@@ -105,7 +80,7 @@ def refund_payment(payment: Payment, amount: int | None, *, actor: Actor) -> Pay
         idempotency_key=f"staff-refund-{payment.id}-{payment.amount - remaining}-{amount}",
     )
     row = _record_refund(refund)
-    _audit(
+    record_audit(
         actor,
         AuditAction.REFUND,
         payment.gift,
@@ -141,9 +116,9 @@ def cancel_gift(gift: Gift, *, at_period_end: bool, actor: Actor) -> Gift:
     subscription = gateway().cancel_subscription(
         gift.stripe_subscription_id, at_period_end=at_period_end
     )
-    ledger.apply_subscription(subscription)
+    ledger.apply_subscription(subscription, actor=actor)
     when = "at period end" if at_period_end else "now"
-    _audit(
+    record_audit(
         actor,
         AuditAction.CANCEL_AT_PERIOD_END if at_period_end else AuditAction.CANCEL,
         gift,
@@ -168,7 +143,7 @@ def resend_receipt(payment: Payment, *, actor: Actor) -> None:
         dedupe_key=None,
         gift_id=gift.id,
     )
-    _audit(
+    record_audit(
         actor,
         AuditAction.RESEND_RECEIPT,
         gift,
@@ -178,3 +153,126 @@ def resend_receipt(payment: Payment, *, actor: Actor) -> None:
         detail=f"receipt for {payment.stripe_id} sent again to {gift.donor.email}",
     )
     db.session.flush()
+
+
+def _state_key(gift: Gift) -> str:
+    """The part of an idempotency key that names the gift's state the donor saw: a
+    double click or a retry after a lost answer repeats it, a later change does not."""
+    return f"{gift.id}-{gift.stripe_state_at or 0}"
+
+
+def _running_recurring(gift: Gift, action: str) -> None:
+    if not gift.is_recurring or not gift.stripe_subscription_id:
+        raise ActionRefused(f"You can only {action} a monthly or annual gift.")
+    if gift.status not in RUNNING_STATUSES:
+        raise ActionRefused(f"This gift has ended; you cannot {action} it.")
+
+
+def change_amount(gift: Gift, amount: int, *, actor: Actor) -> Gift:
+    """Charge ``amount`` (same currency) per period from the next renewal on; flushes.
+
+    The caller checks the amount against the page's limits; no proration is made.
+    """
+    _lock(gift)
+    _running_recurring(gift, "change")
+    if gift.cancel_at_period_end:
+        raise ActionRefused("This gift is set to end; resume it before changing its amount.")
+    if amount == gift.amount:
+        raise ActionRefused(f"Your gift is already {format_money(amount, gift.currency)}.")
+    old = gift.amount
+    current = gateway().retrieve_subscription(gift.stripe_subscription_id)
+    subscription = gateway().change_subscription_amount(
+        current, amount=amount, idempotency_key=f"amount-{_state_key(gift)}-{amount}"
+    )
+    ledger.apply_subscription(subscription, actor=actor)
+    record_audit(
+        actor,
+        AuditAction.CHANGE_AMOUNT,
+        gift,
+        amount=amount,
+        currency=gift.currency,
+        detail=f"amount {format_money(old, gift.currency)} → "
+        f"{format_money(amount, gift.currency)} from the next renewal",
+    )
+    db.session.flush()
+    return gift
+
+
+def pause_gift(gift: Gift, renewals: int, *, actor: Actor) -> Gift:
+    """Skip the next ``renewals`` renewals (1–3); collection resumes on its own; flushes."""
+    _lock(gift)
+    _running_recurring(gift, "pause")
+    if renewals not in PAUSE_CHOICES:
+        raise ActionRefused("Choose to pause for 1, 2 or 3 payments.")
+    if gift.paused_until is not None:
+        raise ActionRefused("This gift is already paused.")
+    if gift.cancel_at_period_end:
+        raise ActionRefused("This gift is set to end; it cannot be paused.")
+    if gift.status != GiftStatus.ACTIVE or gift.current_period_end is None:
+        raise ActionRefused("A gift with a payment due cannot be paused; update the card first.")
+    resumes_at = rules.pause_resumes_at(
+        gift.current_period_end, Frequency(gift.frequency), renewals
+    )
+    subscription = gateway().pause_subscription(
+        gift.stripe_subscription_id,
+        resumes_at=int(resumes_at.timestamp()),
+        idempotency_key=f"pause-{_state_key(gift)}-{renewals}",
+    )
+    ledger.apply_subscription(subscription, actor=actor)
+    record_audit(
+        actor,
+        AuditAction.PAUSE,
+        gift,
+        amount=gift.amount,
+        currency=gift.currency,
+        detail=f"paused for {renewals} renewal(s), until {resumes_at.date().isoformat()}",
+    )
+    db.session.flush()
+    return gift
+
+
+def resume_gift(gift: Gift, *, actor: Actor) -> Gift:
+    """End a pause early, or withdraw a cancellation at period end; flushes."""
+    _lock(gift)
+    _running_recurring(gift, "resume")
+    if gift.paused_until is None and not gift.cancel_at_period_end:
+        raise ActionRefused("This gift is neither paused nor set to end.")
+    was = "a pause" if gift.paused_until is not None else "a cancellation at period end"
+    subscription = gateway().resume_subscription(
+        gift.stripe_subscription_id, idempotency_key=f"resume-{_state_key(gift)}"
+    )
+    ledger.apply_subscription(subscription, actor=actor)
+    record_audit(
+        actor,
+        AuditAction.RESUME,
+        gift,
+        amount=gift.amount,
+        currency=gift.currency,
+        detail=f"resumed: ended {was}",
+    )
+    db.session.flush()
+    return gift
+
+
+def open_card_update(gift: Gift, *, success_url: str, cancel_url: str) -> str:
+    """Open the hosted page where the donor saves a new card; return its address.
+
+    Nothing changes here until the card is saved (``ledger.apply_setup_session``). The
+    idempotency key names the day, so a double click opens one page.
+    """
+    if not gift.is_recurring or not gift.stripe_subscription_id:
+        raise ActionRefused("Only a monthly or annual gift has a card on file to update.")
+    if gift.status not in CARD_UPDATABLE_STATUSES:
+        raise ActionRefused(f"This gift has ended ({gift.status}); its card cannot be updated.")
+    subscription = gateway().retrieve_subscription(gift.stripe_subscription_id)
+    if not subscription.customer_id:
+        raise ActionRefused("This gift has no customer at Stripe to save a card for.")
+    session = gateway().create_setup_session(
+        gift_id=gift.id,
+        customer_id=subscription.customer_id,
+        subscription_id=subscription.id,
+        success_url=success_url,
+        cancel_url=cancel_url,
+        idempotency_key=f"card-{_state_key(gift)}-{gift.card_as_of or 0}-{utcnow().date()}",
+    )
+    return session.url or ""

@@ -34,6 +34,8 @@ class GiftChoice:
     source: str = "support"
     source_url: str = ""
     reminder_token: str = ""
+    #: the one-time gift whose thank-you page offered this monthly one
+    upsell_of_gift_id: int | None = None
 
 
 def find_or_create_donor(email: str, name: str = "") -> Donor:
@@ -68,6 +70,7 @@ def create_pending_gift(choice: GiftChoice) -> Gift:
         source=choice.source,
         source_url=choice.source_url[:1000],
         reminder_id=_reminder_id(choice.reminder_token),
+        upsell_of_gift_id=choice.upsell_of_gift_id,
     )
     db.session.add(gift)
     db.session.flush()

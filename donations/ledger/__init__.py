@@ -8,6 +8,7 @@ each refund a notice in the outbox, in the same transaction.
 
 from flask import Flask
 
+from donations.ledger.cards import CardUpdate, apply_setup_session
 from donations.ledger.changes import collecting
 from donations.ledger.charges import apply_checkout_session
 from donations.ledger.emails import receipt_context
@@ -25,10 +26,12 @@ from donations.ledger.refunds import record_refund
 from donations.ledger.subscriptions import apply_subscription
 
 __all__ = [
+    "CardUpdate",
     "Outcome",
     "UnexpectedEvent",
     "apply_checkout_session",
     "apply_event",
+    "apply_setup_session",
     "apply_subscription",
     "collecting",
     "failed_event_ids",

@@ -7,12 +7,15 @@ Recurring money is recorded from invoices only, never from their PaymentIntents.
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+
+from donations.db import db, dialect_insert, utcnow
 from donations.enums import GiftStatus
 from donations.ledger import emails
-from donations.ledger.changes import update
+from donations.ledger.changes import from_timestamp, note, update
 from donations.ledger.records import lock_gift_by, payment_by_stripe_id, record_charge
 from donations.ledger.subscriptions import refresh_subscription
-from donations.models import Gift
+from donations.models import Gift, RenewalFailure
 from donations.payments import gateway
 from donations.payments.types import (
     CheckoutMode,
@@ -40,6 +43,8 @@ def apply_checkout_session(session: CheckoutSession, *, paid_at: int | None = No
     if gift is None:
         return None
     label = f"gift {gift.id}"
+    if session.mode is CheckoutMode.SETUP:
+        return gift  # saving a card moves no money: ``cards.apply_setup_session``
     if session.status is CheckoutStatus.EXPIRED:
         if gift.status == GiftStatus.PENDING:
             update(gift, label, status=GiftStatus.ABANDONED)
@@ -125,6 +130,7 @@ def apply_invoice(invoice: Invoice) -> Gift | None:
         return None
     if gift.stripe_subscription_id is None and invoice.subscription_id:
         update(gift, f"gift {gift.id}", stripe_subscription_id=invoice.subscription_id)
+    recovered = invoice.attempt_count > 1 or failure_recorded(invoice.id)
     payment = record_charge(
         gift,
         stripe_id=invoice.id,
@@ -134,17 +140,21 @@ def apply_invoice(invoice: Invoice) -> Gift | None:
         invoice_id=invoice.id,
         payment_intent_id=invoice.payment_intent_id,
         charge_id=invoice.charge_id,
+        recovered=recovered,
     )
     if payment is not None and invoice.subscription_id and gift.status != GiftStatus.ACTIVE:
         refresh_subscription(invoice.subscription_id)
     return gift
 
 
-def apply_failed_invoice(invoice: Invoice) -> Gift | None:
-    """A renewal failed: the gift is past due and the donor is told how to fix it.
+def apply_failed_invoice(invoice: Invoice, *, failed_at: int | None = None) -> Gift | None:
+    """A renewal failed: record the attempt, follow the subscription, and tell the donor.
 
-    The invoice is re-read first: if it has been paid since (a retry succeeded and its
-    event is still on the way), it is recorded as paid instead.
+    The invoice and the subscription are re-read first, because the event may be late: if
+    the invoice has been paid since (a retry succeeded, its event still on the way) it is
+    recorded as paid; the gift's status follows the subscription as Stripe holds it now,
+    so a late failure cannot make an active gift past due; and the donor is emailed only
+    while the gift is past due, about the newest attempt, with Stripe's next retry date.
     """
     current = gateway().retrieve_invoice(invoice.id)
     if current.status is InvoiceStatus.PAID:
@@ -152,14 +162,46 @@ def apply_failed_invoice(invoice: Invoice) -> Gift | None:
     gift = invoice_gift(current)
     if gift is None or gift.paid_at is None or payment_by_stripe_id(current.id) is not None:
         return gift
-    if current.status in CLOSED_UNPAID or gift.status == GiftStatus.CANCELLED:
+    record_failure(gift, invoice, current, failed_at)
+    if current.subscription_id:
+        refresh_subscription(current.subscription_id)
+    if current.status in CLOSED_UNPAID or gift.status != GiftStatus.PAST_DUE:
         return gift
-    update(gift, f"gift {gift.id}", status=GiftStatus.PAST_DUE)
-    emails.queue_renewal_failed(
-        gift,
-        current.id,
-        current.amount_due,
-        current.currency or gift.currency,
-        current.hosted_invoice_url or "",
-    )
+    if invoice.attempt_count and invoice.attempt_count < current.attempt_count:
+        return gift  # a newer attempt's event tells the donor
+    emails.queue_renewal_failed(gift, current, max(current.attempt_count, 1))
     return gift
+
+
+def record_failure(gift: Gift, reported: Invoice, current: Invoice, failed_at: int | None) -> None:
+    """One row per failed attempt (the event's own attempt number), whatever replays."""
+    attempt = max(reported.attempt_count, 1)
+    next_attempt = current.next_payment_attempt if attempt >= current.attempt_count else None
+    values = {
+        "gift_id": gift.id,
+        "stripe_invoice_id": reported.id,
+        "attempt": attempt,
+        "amount": reported.amount_due or current.amount_due,
+        "currency": reported.currency or gift.currency,
+        "failed_at": from_timestamp(failed_at) or utcnow(),
+        "next_attempt_at": from_timestamp(next_attempt),
+    }
+    inserted = db.session.execute(
+        dialect_insert(RenewalFailure.__table__)
+        .on_conflict_do_nothing(index_elements=["stripe_invoice_id", "attempt"])
+        .returning(RenewalFailure.id),
+        values,
+    ).first()
+    if inserted is not None:
+        note(f"gift {gift.id}: renewal {reported.id} failed (attempt {attempt})")
+
+
+def failure_recorded(invoice_id: str) -> bool:
+    return (
+        db.session.scalar(
+            sa.select(RenewalFailure.id)
+            .where(RenewalFailure.stripe_invoice_id == invoice_id)
+            .limit(1)
+        )
+        is not None
+    )

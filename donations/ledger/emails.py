@@ -8,17 +8,18 @@ send it twice.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from donations import outbox
+from donations import links, outbox
 from donations.db import db
 from donations.enums import PaymentKind
 from donations.ledger import rules
 from donations.ledger.changes import note
 from donations.models import Gift, Payment
+from donations.payments.types import Invoice
 
 
 def receipt_context(payment: Payment) -> dict[str, Any]:
@@ -75,19 +76,75 @@ def queue_refund_notice(refund: Payment, charge: Payment) -> None:
     _queue(gift, "refund_notice", context, key, refund.stripe_id)
 
 
-def queue_renewal_failed(gift: Gift, invoice_id: str, amount: int, currency: str, fix_url: str):
-    """Tell the donor a renewal failed and how to fix it (once per invoice)."""
+def queue_renewal_failed(gift: Gift, invoice: Invoice, attempt: int) -> None:
+    """Tell the donor a renewal failed, when Stripe tries again, and how to fix it: the
+    first failure and the second get different emails, each once per invoice."""
+    template = rules.dunning_template(attempt)
     context = rules.gift_context(gift, gift.donor) | {
-        "amount": amount,
-        "currency": currency,
-        "invoice_reference": invoice_id,
-        "fix_url": fix_url,
+        "amount": invoice.amount_due,
+        "currency": invoice.currency or gift.currency,
+        "invoice_reference": invoice.id,
+        "attempt": attempt,
+        "update_card_url": links.update_card_url(gift),
+        "manage_url": links.manage_url(gift.donor),
+        "next_attempt_date": _date(invoice.next_payment_attempt),
     }
-    _queue(gift, "renewal_failed", context, rules.renewal_failed_key(invoice_id), invoice_id)
+    _queue(gift, template, context, rules.renewal_failed_key(template, invoice.id), invoice.id)
 
 
-def _queue(gift: Gift, template: str, context: dict, key: str, reference: str) -> None:
-    """Queue one email to the donor, at most once per key."""
+def queue_gift_notice(gift: Gift, template: str, stamp: int | str, **extra: Any) -> bool:
+    """Tell the donor their gift was cancelled, stopped, paused, resumed or changed, once
+    per ``stamp``; return whether it was queued now."""
+    context = rules.gift_context(gift, gift.donor) | last_payment(gift) | extra
+    context["manage_url"] = links.manage_url(gift.donor)
+    if template in ("gift_cancelled", "support_stopped"):
+        context["restart_url"] = links.restart_url(gift)
+        period_end = gift.current_period_end
+        context["ends_on"] = (
+            period_end.date().isoformat() if extra.get("at_period_end") and period_end else None
+        )
+    if gift.paused_until is not None:
+        context["resumes_on"] = gift.paused_until.date().isoformat()
+    key = rules.gift_change_key(template, gift.id, stamp)
+    return _queue(gift, template, context, key, f"the change at {stamp}")
+
+
+def queue_card_expiring(gift: Gift) -> bool:
+    """Tell the donor their card expires before the next renewal (once per card)."""
+    card = rules.card_fields_of(gift)
+    context = (
+        rules.gift_context(gift, gift.donor)
+        | card
+        | {
+            "update_card_url": links.update_card_url(gift),
+            "manage_url": links.manage_url(gift.donor),
+        }
+    )
+    return _queue(gift, "card_expiring", context, rules.card_expiring_key(gift.id, card), "card")
+
+
+def last_payment(gift: Gift) -> dict[str, Any]:
+    """The gift's latest charge, for "your last payment was …"."""
+    charge = db.session.scalar(
+        sa.select(Payment)
+        .where(Payment.gift_id == gift.id, Payment.kind == PaymentKind.CHARGE)
+        .order_by(Payment.created_at.desc(), Payment.id.desc())
+        .limit(1)
+    )
+    return {
+        "last_payment_amount": charge.amount if charge else None,
+        "last_payment_currency": charge.currency if charge else None,
+        "last_payment_date": charge.created_at.date().isoformat() if charge else None,
+    }
+
+
+def _date(timestamp: int | None) -> str | None:
+    return datetime.fromtimestamp(timestamp, UTC).date().isoformat() if timestamp else None
+
+
+def _queue(gift: Gift, template: str, context: dict, key: str, reference: str) -> bool:
+    """Queue one email to the donor, at most once per key; return whether it was queued."""
     queued = outbox.enqueue(gift.donor.email, template, context, dedupe_key=key, gift_id=gift.id)
     if queued is not None:
         note(f"gift {gift.id}: {template.replace('_', ' ')} queued for {reference}")
+    return queued is not None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
+from donations.ledger.cards import apply_charge_card, apply_setup_session
 from donations.ledger.charges import (
     apply_checkout_session,
     apply_failed_invoice,
@@ -21,6 +22,7 @@ from donations.models import Gift
 from donations.payments import gateway
 from donations.payments.types import (
     Charge,
+    CheckoutMode,
     CheckoutSession,
     Dispute,
     Event,
@@ -42,16 +44,21 @@ def apply_event(event: Event) -> Gift | None:
     """Apply one event to the ledger; return the gift it concerned, if any. Does not commit."""
     match event.kind:
         case EventKind.CHECKOUT_COMPLETED | EventKind.CHECKOUT_EXPIRED:
-            return apply_checkout_session(_data(event, CheckoutSession), paid_at=event.created)
+            session = _data(event, CheckoutSession)
+            if session.mode is CheckoutMode.SETUP:
+                return apply_setup_session(session, as_of=event.created).gift
+            return apply_checkout_session(session, paid_at=event.created)
         case EventKind.PAYMENT_SUCCEEDED | EventKind.PAYMENT_FAILED:
             return apply_payment_intent(_data(event, PaymentIntent))
         case EventKind.INVOICE_PAID:
             return apply_invoice(_data(event, Invoice))
         case EventKind.INVOICE_PAYMENT_FAILED:
-            return apply_failed_invoice(_data(event, Invoice))
+            return apply_failed_invoice(_data(event, Invoice), failed_at=event.created)
         case EventKind.SUBSCRIPTION_CHANGED:
             subscription = _data(event, Subscription)
             return refresh_subscription(subscription.id, subscription, as_of=event.created)
+        case EventKind.CHARGE_SUCCEEDED:
+            return apply_charge_card(_data(event, Charge))
         case EventKind.CHARGE_REFUNDED:
             return apply_charge_refunded(_data(event, Charge))
         case EventKind.REFUND_CHANGED:

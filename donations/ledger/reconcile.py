@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from donations.db import db
 from donations.enums import GiftStatus
+from donations.ledger.cards import apply_charge_card, apply_setup_session
 from donations.ledger.changes import collecting
 from donations.ledger.charges import apply_checkout_session, apply_invoice
 from donations.ledger.records import find_charge
@@ -19,9 +20,9 @@ from donations.ledger.refunds import ensure_charge_recorded, flag_disputed, reco
 from donations.ledger.subscriptions import refresh_subscription
 from donations.models import Gift
 from donations.payments import gateway
-from donations.payments.types import CheckoutStatus, InvoiceStatus
+from donations.payments.types import CheckoutMode, CheckoutStatus, InvoiceStatus
 
-RUNNING = (GiftStatus.PENDING, GiftStatus.ACTIVE, GiftStatus.PAST_DUE)
+RUNNING = (GiftStatus.PENDING, GiftStatus.ACTIVE, GiftStatus.PAST_DUE, GiftStatus.LAPSED)
 
 
 def reconcile(since: int) -> list[str]:
@@ -33,7 +34,9 @@ def reconcile(since: int) -> list[str]:
     subscription_ids: set[str] = set()
     with collecting() as changes:
         for session in stripe.list_checkout_sessions(since):
-            if session.status is not CheckoutStatus.OPEN:
+            if session.mode is CheckoutMode.SETUP:
+                apply_setup_session(session, as_of=session.created)
+            elif session.status is not CheckoutStatus.OPEN:
                 apply_checkout_session(session)
             if session.subscription_id:
                 subscription_ids.add(session.subscription_id)
@@ -50,6 +53,7 @@ def reconcile(since: int) -> list[str]:
                 payment = ensure_charge_recorded(charge.id, charge.payment_intent_id)
             if payment is not None and charge.disputed:
                 flag_disputed(payment)
+            apply_charge_card(charge)
         for refund in stripe.list_refunds(since):
             record_refund(refund)
         subscription_ids.update(

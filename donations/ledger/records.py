@@ -94,6 +94,7 @@ def record_charge(
     invoice_id: str | None = None,
     payment_intent_id: str | None = None,
     charge_id: str | None = None,
+    recovered: bool = False,
 ) -> int | None:
     """Record money received for a locked gift, once per provider id; queue its receipt.
 
@@ -116,6 +117,7 @@ def record_charge(
             "stripe_invoice_id": invoice_id,
             "stripe_payment_intent_id": payment_intent_id,
             "stripe_charge_id": charge_id,
+            "recovered": recovered,
             "created_at": paid_at,
             "recorded_at": utcnow(),
             "other_gift_id": gift.id,
@@ -132,7 +134,10 @@ def record_charge(
             stripe_charge_id=charge_id,
         )
         return None
-    note(f"gift {gift.id}: payment {stripe_id} of {amount} {currency} recorded")
+    note(
+        f"gift {gift.id}: payment {stripe_id} of {amount} {currency} recorded"
+        + (" (recovered after a failed renewal)" if recovered else "")
+    )
     mark_paid(gift, paid_at)
     emails.queue_receipt(
         gift,

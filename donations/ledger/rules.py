@@ -5,11 +5,14 @@ what the donor's emails say. No database, no gateway: every path that records mo
 
 from __future__ import annotations
 
-from datetime import datetime
+from calendar import monthrange
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from dateutil.relativedelta import relativedelta
+
 from donations.enums import UNPAID_STATUSES, Frequency, GiftStatus
-from donations.payments.types import SubscriptionStatus
+from donations.payments.types import CancellationReason, Card, SubscriptionStatus
 
 if TYPE_CHECKING:
     from donations.models import Donor, Gift
@@ -18,9 +21,16 @@ if TYPE_CHECKING:
 SUBSCRIPTION_GIFT_STATUS = {
     SubscriptionStatus.ACTIVE: GiftStatus.ACTIVE,
     SubscriptionStatus.PAST_DUE: GiftStatus.PAST_DUE,
-    SubscriptionStatus.UNPAID: GiftStatus.PAST_DUE,
+    SubscriptionStatus.UNPAID: GiftStatus.LAPSED,
     SubscriptionStatus.CANCELLED: GiftStatus.CANCELLED,
 }
+#: why a subscription ended, when it means the donor did not choose to stop
+NON_PAYMENT = (CancellationReason.PAYMENT_FAILED,)
+#: a paused gift resumes this long after the last renewal it skips
+PAUSE_MARGIN = timedelta(days=1)
+PERIODS = {Frequency.MONTHLY: relativedelta(months=1), Frequency.ANNUAL: relativedelta(years=1)}
+#: the first failure of a renewal, then every later one: two different emails
+DUNNING_TEMPLATES = ("renewal_failed", "renewal_failed_again")
 
 
 def status_after_payment(status: GiftStatus, frequency: Frequency) -> GiftStatus:
@@ -36,12 +46,86 @@ def earliest(paid_at: datetime | None, moment: datetime) -> datetime:
 
 
 def status_for_subscription(
-    subscription: SubscriptionStatus, *, ever_paid: bool
+    subscription: SubscriptionStatus,
+    *,
+    ever_paid: bool,
+    reason: CancellationReason | None = None,
 ) -> GiftStatus | None:
-    """The gift status a subscription state implies; None leaves the gift as it is."""
+    """The gift status a subscription state implies; None leaves the gift as it is.
+
+    Stripe giving up on a renewal (the subscription cancelled for failed payment, or
+    left unpaid) ends the gift for non-payment: lapsed, not cancelled by anyone.
+    """
     if subscription is SubscriptionStatus.INCOMPLETE_EXPIRED and not ever_paid:
         return GiftStatus.ABANDONED
+    if subscription is SubscriptionStatus.CANCELLED and reason in NON_PAYMENT:
+        return GiftStatus.LAPSED
     return SUBSCRIPTION_GIFT_STATUS.get(subscription)
+
+
+def is_newer(stamp: int, applied: int | None) -> bool:
+    """A fact stamped ``stamp`` (Stripe time) replaces one stamped ``applied``, or none."""
+    return applied is None or stamp >= applied
+
+
+def card_fields(card: Card) -> dict[str, Any]:
+    """The gift columns that hold the card on file."""
+    return {
+        "card_brand": card.brand,
+        "card_last4": card.last4,
+        "card_exp_month": card.exp_month,
+        "card_exp_year": card.exp_year,
+    }
+
+
+def card_fields_of(gift: Gift) -> dict[str, Any]:
+    return {
+        "card_brand": gift.card_brand,
+        "card_last4": gift.card_last4,
+        "card_exp_month": gift.card_exp_month,
+        "card_exp_year": gift.card_exp_year,
+    }
+
+
+def card_expires_before(exp_month: int, exp_year: int, moment: datetime) -> bool:
+    """A card works to the end of its expiry month: does it stop working before ``moment``?"""
+    if not 1 <= exp_month <= 12 or exp_year < 1:
+        return False
+    last_day = monthrange(exp_year, exp_month)[1]
+    valid_until = datetime(exp_year, exp_month, last_day, 23, 59, 59, tzinfo=UTC)
+    return valid_until < moment
+
+
+def pause_resumes_at(period_end: datetime, frequency: Frequency, renewals: int) -> datetime:
+    """Skipping ``renewals`` renewals from ``period_end``: collection resumes a day after
+    the last skipped one, so the renewal after it is charged."""
+    return period_end + PERIODS[frequency] * (renewals - 1) + PAUSE_MARGIN
+
+
+def renewals_skipped(
+    period_end: datetime | None, frequency: Frequency, resumes_at: datetime
+) -> int:
+    """How many renewals, from ``period_end`` on, fall before a pause ends."""
+    if period_end is None or frequency not in PERIODS:
+        return 0
+    skipped = 0
+    while period_end + PERIODS[frequency] * skipped < resumes_at:
+        skipped += 1
+    return skipped
+
+
+def dunning_template(attempt: int) -> str:
+    """The email for a renewal's ``attempt``-th failure: the first says it failed, every
+    later one is the more urgent second email (sent once per invoice)."""
+    return DUNNING_TEMPLATES[0] if attempt <= 1 else DUNNING_TEMPLATES[1]
+
+
+def upsell_amount(one_time: int, monthly_presets: list[int], minimum: int) -> int:
+    """ "Make it monthly?": the largest monthly preset at or below a third of the one-time
+    gift, never under the minimum gift."""
+    third = one_time // 3
+    fitting = [preset for preset in monthly_presets if preset <= third]
+    return max([minimum, *fitting])
 
 
 def receipt_key(payment_reference: str) -> str:
@@ -53,8 +137,23 @@ def refund_notice_key(refund_reference: str) -> str:
     return f"refund:{refund_reference}"
 
 
-def renewal_failed_key(invoice_reference: str) -> str:
-    return f"renewal_failed:{invoice_reference}"
+def renewal_failed_key(template: str, invoice_reference: str) -> str:
+    """One email of each kind per renewal invoice, however many retries fail."""
+    return f"{template}:{invoice_reference}"
+
+
+def card_expiring_key(gift_id: int, card: dict[str, Any]) -> str:
+    """Once per card on file: a new card (or a new expiry) gets its own reminder."""
+    return (
+        f"card_expiring:{gift_id}:{card['card_brand']}:{card['card_last4']}:"
+        f"{card['card_exp_year']}-{card['card_exp_month']}"
+    )
+
+
+def gift_change_key(template: str, gift_id: int, stamp: int | str) -> str:
+    """One email per change of a gift (cancelled, paused, resumed …), ``stamp`` telling
+    changes of one kind apart (Stripe's time of the request)."""
+    return f"{template}:{gift_id}:{stamp}"
 
 
 def gift_context(gift: Gift, donor: Donor) -> dict[str, Any]:
@@ -68,6 +167,8 @@ def gift_context(gift: Gift, donor: Donor) -> dict[str, Any]:
         "gift_amount": gift.amount,
         "gift_currency": gift.currency,
         "next_payment_date": period_end.date().isoformat() if period_end else None,
+        "card_brand": gift.card_brand,
+        "card_last4": gift.card_last4,
     }
 
 

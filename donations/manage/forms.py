@@ -1,7 +1,7 @@
 """Forms for donor self-service."""
 
 from flask_wtf import FlaskForm
-from wtforms import RadioField, StringField
+from wtforms import HiddenField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length
 
@@ -28,4 +28,28 @@ class CancelGiftForm(FlaskForm):
         ],
         default="period_end",
         validators=[DataRequired("Choose when your gift should stop.")],
+    )
+
+
+class ChangeAmountForm(FlaskForm):
+    """A new amount per period, checked against the gift's currency and the page's limits
+    by the view (which knows the gift)."""
+
+    amount = StringField(
+        "New amount", validators=[DataRequired("Enter the amount you would like to give.")]
+    )
+    #: the gift's own currency, posted back so an amount meant in another one is refused
+    currency = HiddenField()
+
+
+class PauseForm(FlaskForm):
+    renewals = RadioField(
+        "For how long?",
+        choices=[
+            SelectChoice("1", "Skip the next payment"),
+            SelectChoice("2", "Skip the next 2 payments"),
+            SelectChoice("3", "Skip the next 3 payments"),
+        ],
+        default="1",
+        validators=[DataRequired("Choose how many payments to skip.")],
     )

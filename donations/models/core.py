@@ -6,7 +6,7 @@ Timestamps are timezone-aware UTC.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -75,13 +75,31 @@ class Gift(db.Model):
     cancelled_at: Mapped[datetime | None]
     #: Stripe's timestamp of the newest subscription state applied, so late events lose
     stripe_state_at: Mapped[int | None] = mapped_column(sa.BigInteger)
+    #: collection paused until then (Stripe's ``pause_collection.resumes_at``)
+    paused_until: Mapped[datetime | None]
+    #: the card on file, as much as a donor needs to recognise it and nothing more
+    card_brand: Mapped[str | None] = mapped_column(sa.String(20))
+    card_last4: Mapped[str | None] = mapped_column(sa.String(4))
+    card_exp_month: Mapped[int | None]
+    card_exp_year: Mapped[int | None]
+    #: Stripe's time of the charge or saved card the card fields come from, so older lose
+    card_as_of: Mapped[int | None] = mapped_column(sa.BigInteger)
+    #: the one-time gift whose thank-you page offered this monthly gift
+    upsell_of_gift_id: Mapped[int | None] = mapped_column(sa.ForeignKey("gifts.id"), index=True)
 
     donor: Mapped[Donor] = relationship(back_populates="gifts")
     payments: Mapped[list[Payment]] = relationship(back_populates="gift", order_by="Payment.id")
+    renewal_failures: Mapped[list[RenewalFailure]] = relationship(
+        back_populates="gift", order_by="RenewalFailure.id"
+    )
 
     @property
     def is_recurring(self) -> bool:
         return Frequency(self.frequency).is_recurring
+
+    @property
+    def has_card(self) -> bool:
+        return self.card_last4 is not None
 
 
 #: recurring gifts still renewing: what MRR, ARR and active recurring donors count
@@ -97,6 +115,10 @@ sa.Index(
     postgresql_where=RUNNING_RECURRING,
     sqlite_where=RUNNING_RECURRING,
 )
+
+#: the staff list's "paused" filter: the few gifts with a pause, not every gift
+PAUSED = Gift.paused_until.is_not(None)
+sa.Index("ix_gifts_paused_until", Gift.paused_until, postgresql_where=PAUSED, sqlite_where=PAUSED)
 
 
 class Payment(db.Model):
@@ -130,11 +152,53 @@ class Payment(db.Model):
     refunded_payment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("payments.id"))
     reason: Mapped[str] = mapped_column(sa.String(64), default="")
     disputed: Mapped[bool] = mapped_column(default=False)
+    #: a renewal paid after it had failed: money dunning won back
+    recovered: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     #: when the money moved, per Stripe
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     gift: Mapped[Gift] = relationship(back_populates="payments")
+
+
+class RenewalFailure(db.Model):
+    """One failed attempt to collect a renewal invoice, as Stripe reported it.
+
+    Unique per invoice and attempt, so a repeated event records nothing more; the staff
+    gift page's dunning timeline and the month's failed-renewal figures read these.
+    """
+
+    __tablename__ = "renewal_failures"
+    __table_args__ = (
+        sa.UniqueConstraint("stripe_invoice_id", "attempt"),
+        sa.Index("ix_renewal_failures_failed_at", "failed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    gift_id: Mapped[int] = mapped_column(sa.ForeignKey("gifts.id"), index=True)
+    stripe_invoice_id: Mapped[str] = mapped_column(sa.String(255))
+    #: Stripe's attempt count for the invoice: 1 for the renewal, more for retries
+    attempt: Mapped[int]
+    amount: Mapped[int]  #: minor units due
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    failed_at: Mapped[datetime]
+    #: when Stripe will try again; None when it will not
+    next_attempt_at: Mapped[datetime | None]
+
+    gift: Mapped[Gift] = relationship(back_populates="renewal_failures")
+
+
+class DailyRun(db.Model):
+    """A daily job that has run (or is running) for a day: the insert is the claim, so
+    however many workers start, each job runs once a day."""
+
+    __tablename__ = "daily_runs"
+    __table_args__ = (sa.UniqueConstraint("job", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job: Mapped[str] = mapped_column(sa.String(64))
+    day: Mapped[date]
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class StripeEvent(db.Model):

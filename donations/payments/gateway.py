@@ -19,6 +19,7 @@ from donations.payments.types import (
     Invoice,
     PaymentIntent,
     Refund,
+    SetupIntent,
     Subscription,
     WebhookEndpoint,
 )
@@ -55,6 +56,23 @@ class PaymentGateway(Protocol):
         with ``session_id=<the session's id>`` added, or to ``cancel_url``."""
         ...
 
+    def create_setup_session(
+        self,
+        *,
+        gift_id: int,
+        customer_id: str,
+        subscription_id: str,
+        success_url: str,
+        cancel_url: str,
+        idempotency_key: str,
+        locale: str = "auto",
+    ) -> CheckoutSession:
+        """Open a hosted page where the donor saves a new card (no money moves); the
+        donor comes back to ``success_url`` with ``session_id`` added."""
+        ...
+
+    def retrieve_setup_intent(self, setup_intent_id: str) -> SetupIntent: ...
+
     def retrieve_checkout_session(self, session_id: str) -> CheckoutSession: ...
 
     def expire_checkout_session(self, session_id: str) -> CheckoutSession: ...
@@ -90,6 +108,29 @@ class PaymentGateway(Protocol):
     ) -> Refund: ...
 
     def cancel_subscription(self, subscription_id: str, *, at_period_end: bool) -> Subscription: ...
+
+    def set_default_payment_method(
+        self, subscription_id: str, payment_method_id: str, *, idempotency_key: str
+    ) -> Subscription: ...
+
+    def change_subscription_amount(
+        self, subscription: Subscription, *, amount: int, idempotency_key: str
+    ) -> Subscription:
+        """The new amount applies from the next renewal, with no proration."""
+        ...
+
+    def pause_subscription(
+        self, subscription_id: str, *, resumes_at: int, idempotency_key: str
+    ) -> Subscription: ...
+
+    def resume_subscription(self, subscription_id: str, *, idempotency_key: str) -> Subscription:
+        """End a pause and withdraw a cancellation at period end."""
+        ...
+
+    def pay_invoice(self, invoice_id: str, *, idempotency_key: str) -> Invoice:
+        """Collect an open invoice now; a decline raises ``GatewayError`` with the
+        provider's message for the payer."""
+        ...
 
     def create_webhook_endpoint(self, url: str, idempotency_key: str) -> WebhookEndpoint: ...
 

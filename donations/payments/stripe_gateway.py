@@ -17,6 +17,8 @@ import stripe
 from donations.enums import Frequency
 from donations.payments import LIVE_KEY_PREFIXES
 from donations.payments.types import (
+    CancellationReason,
+    Card,
     Charge,
     CheckoutMode,
     CheckoutSession,
@@ -35,6 +37,8 @@ from donations.payments.types import (
     ProviderObject,
     Refund,
     RefundStatus,
+    SetupIntent,
+    SetupIntentStatus,
     Subscription,
     SubscriptionStatus,
     WebhookEndpoint,
@@ -62,6 +66,7 @@ EVENT_KINDS = {
     "customer.subscription.created": EventKind.SUBSCRIPTION_CHANGED,
     "customer.subscription.updated": EventKind.SUBSCRIPTION_CHANGED,
     "customer.subscription.deleted": EventKind.SUBSCRIPTION_CHANGED,
+    "charge.succeeded": EventKind.CHARGE_SUCCEEDED,
     "charge.refunded": EventKind.CHARGE_REFUNDED,
     "refund.created": EventKind.REFUND_CHANGED,
     "refund.updated": EventKind.REFUND_CHANGED,
@@ -90,6 +95,17 @@ REFUND_STATUSES = {
     "canceled": RefundStatus.CANCELLED,
     "requires_action": RefundStatus.REQUIRES_ACTION,
 }
+SETUP_INTENT_STATUSES = {
+    "succeeded": SetupIntentStatus.SUCCEEDED,
+    "canceled": SetupIntentStatus.FAILED,
+}
+CANCELLATION_REASONS = {
+    "cancellation_requested": CancellationReason.REQUESTED,
+    "payment_failed": CancellationReason.PAYMENT_FAILED,
+    "payment_disputed": CancellationReason.PAYMENT_DISPUTED,
+}
+#: while a gift is paused its renewal invoices are voided: nothing is owed for them
+PAUSE_BEHAVIOR = "void"
 DISPUTE_STATUSES = {"won": DisputeStatus.WON, "lost": DisputeStatus.LOST}
 #: what Stripe fills in on the success URL: the page the payer returns to learns the session
 RETURN_SESSION = "session_id={CHECKOUT_SESSION_ID}"
@@ -124,6 +140,18 @@ def _enum(kind: type[E], value: str | None, default: E) -> E:
         return default
 
 
+def to_card(card: Mapping[str, Any] | None) -> Card | None:
+    """A card's brand, last four digits and expiry: all the platform keeps of it."""
+    if not card or not card.get("last4"):
+        return None
+    return Card(
+        brand=card.get("brand") or "card",
+        last4=card["last4"],
+        exp_month=int(card.get("exp_month") or 0),
+        exp_year=int(card.get("exp_year") or 0),
+    )
+
+
 def to_checkout_session(obj: Mapping[str, Any]) -> CheckoutSession:
     details = obj.get("customer_details") or {}
     reference = obj.get("client_reference_id")
@@ -143,6 +171,7 @@ def to_checkout_session(obj: Mapping[str, Any]) -> CheckoutSession:
         gift_id=_gift_id(obj.get("metadata"), {"gift_id": reference}),
         created=obj.get("created") or 0,
         livemode=bool(obj.get("livemode")),
+        setup_intent_id=_id(obj.get("setup_intent")),
     )
 
 
@@ -151,6 +180,8 @@ def to_subscription(obj: Mapping[str, Any]) -> Subscription:
     price = (items[0].get("price") or items[0].get("plan") or {}) if items else {}
     recurring = price.get("recurring") or {}
     interval = recurring.get("interval") or price.get("interval")
+    pause = obj.get("pause_collection") or {}
+    reason = (obj.get("cancellation_details") or {}).get("reason")
     return Subscription(
         id=obj["id"],
         status=SUBSCRIPTION_STATUSES.get(obj.get("status") or "", SubscriptionStatus.OTHER),
@@ -165,6 +196,14 @@ def to_subscription(obj: Mapping[str, Any]) -> Subscription:
         latest_invoice_id=_id(obj.get("latest_invoice")),
         gift_id=_gift_id(obj.get("metadata")),
         created=obj.get("created") or 0,
+        default_payment_method_id=_id(obj.get("default_payment_method")),
+        item_id=items[0].get("id") if items else None,
+        product_id=_id(price.get("product")),
+        paused=bool(pause),
+        resumes_at=pause.get("resumes_at"),
+        cancellation_reason=(
+            CANCELLATION_REASONS.get(reason, CancellationReason.OTHER) if reason else None
+        ),
     )
 
 
@@ -187,6 +226,8 @@ def to_invoice(obj: Mapping[str, Any]) -> Invoice:
         gift_id=_gift_id(details.get("metadata"), obj.get("metadata")),
         created=obj.get("created") or 0,
         hosted_invoice_url=obj.get("hosted_invoice_url"),
+        attempt_count=obj.get("attempt_count") or 0,
+        next_payment_attempt=obj.get("next_payment_attempt"),
     )
 
 
@@ -217,6 +258,24 @@ def to_charge(obj: Mapping[str, Any]) -> Charge:
         customer_id=_id(obj.get("customer")),
         created=obj.get("created") or 0,
         disputed=bool(obj.get("disputed")),
+        card=to_card((obj.get("payment_method_details") or {}).get("card")),
+        gift_id=_gift_id(obj.get("metadata")),
+    )
+
+
+def to_setup_intent(obj: Mapping[str, Any]) -> SetupIntent:
+    method = obj.get("payment_method")
+    card = to_card(method.get("card")) if isinstance(method, Mapping) else None
+    error = obj.get("last_setup_error") or {}
+    return SetupIntent(
+        id=obj["id"],
+        status=SETUP_INTENT_STATUSES.get(obj.get("status") or "", SetupIntentStatus.PENDING),
+        customer_id=_id(obj.get("customer")),
+        payment_method_id=_id(method),
+        card=card,
+        gift_id=_gift_id(obj.get("metadata")),
+        created=obj.get("created") or 0,
+        error_message=error.get("message"),
     )
 
 
@@ -254,6 +313,7 @@ CONVERTERS = {
     "charge": to_charge,
     "refund": to_refund,
     "dispute": to_dispute,
+    "setup_intent": to_setup_intent,
 }
 
 
@@ -350,6 +410,49 @@ class StripeGateway:
         )
         return to_checkout_session(session)
 
+    def create_setup_session(
+        self,
+        *,
+        gift_id: int,
+        customer_id: str,
+        subscription_id: str,
+        success_url: str,
+        cancel_url: str,
+        idempotency_key: str,
+        locale: str = "auto",
+    ) -> CheckoutSession:
+        """Open a hosted page where the donor saves a new card for a recurring gift."""
+        metadata = {"gift_id": str(gift_id), "purpose": "update_card"}
+        params: dict[str, Any] = {
+            "mode": "setup",
+            "customer": customer_id,
+            "payment_method_types": ["card"],
+            "success_url": f"{success_url}{'&' if '?' in success_url else '?'}{RETURN_SESSION}",
+            "cancel_url": cancel_url,
+            "metadata": metadata,
+            "client_reference_id": str(gift_id),
+            "locale": locale,
+            "setup_intent_data": {
+                "metadata": {"gift_id": str(gift_id), "subscription_id": subscription_id}
+            },
+        }
+        session = self._call(
+            self._client.checkout.sessions.create,
+            params=params,
+            options={"idempotency_key": idempotency_key},
+        )
+        return to_checkout_session(session)
+
+    def retrieve_setup_intent(self, setup_intent_id: str) -> SetupIntent:
+        """A SetupIntent with its payment method's card, to show which card was saved."""
+        return to_setup_intent(
+            self._call(
+                self._client.setup_intents.retrieve,
+                setup_intent_id,
+                params={"expand": ["payment_method"]},
+            )
+        )
+
     def retrieve_checkout_session(self, session_id: str) -> CheckoutSession:
         return to_checkout_session(self._call(self._client.checkout.sessions.retrieve, session_id))
 
@@ -431,6 +534,66 @@ class StripeGateway:
         else:
             subscription = self._call(self._client.subscriptions.cancel, subscription_id)
         return to_subscription(subscription)
+
+    def _update_subscription(
+        self, subscription_id: str, params: dict[str, Any], idempotency_key: str
+    ) -> Subscription:
+        subscription = self._call(
+            self._client.subscriptions.update,
+            subscription_id,
+            params=params,
+            options={"idempotency_key": idempotency_key},
+        )
+        return to_subscription(subscription)
+
+    def set_default_payment_method(
+        self, subscription_id: str, payment_method_id: str, *, idempotency_key: str
+    ) -> Subscription:
+        """Charge this card for the subscription's renewals and retries from now on."""
+        return self._update_subscription(
+            subscription_id, {"default_payment_method": payment_method_id}, idempotency_key
+        )
+
+    def change_subscription_amount(
+        self,
+        subscription: Subscription,
+        *,
+        amount: int,
+        idempotency_key: str,
+    ) -> Subscription:
+        """Bill ``amount`` per period from the next renewal on, with no proration."""
+        if subscription.frequency is None or not subscription.item_id:
+            raise GatewayError("This subscription's amount cannot be changed here.")
+        price_data = {
+            "currency": subscription.currency.lower(),
+            "product": subscription.product_id,
+            "unit_amount": amount,
+            "recurring": {"interval": INTERVALS[subscription.frequency]},
+        }
+        params = {
+            "items": [{"id": subscription.item_id, "price_data": price_data}],
+            "proration_behavior": "none",
+        }
+        return self._update_subscription(subscription.id, params, idempotency_key)
+
+    def pause_subscription(
+        self, subscription_id: str, *, resumes_at: int, idempotency_key: str
+    ) -> Subscription:
+        """Skip renewals (their invoices are voided) until ``resumes_at``."""
+        params = {"pause_collection": {"behavior": PAUSE_BEHAVIOR, "resumes_at": resumes_at}}
+        return self._update_subscription(subscription_id, params, idempotency_key)
+
+    def resume_subscription(self, subscription_id: str, *, idempotency_key: str) -> Subscription:
+        """End a pause early and withdraw a cancellation at period end: renew as before."""
+        params = {"pause_collection": "", "cancel_at_period_end": False}
+        return self._update_subscription(subscription_id, params, idempotency_key)
+
+    def pay_invoice(self, invoice_id: str, *, idempotency_key: str) -> Invoice:
+        """Try to collect an open invoice now, with the subscription's default card."""
+        invoice = self._call(
+            self._client.invoices.pay, invoice_id, options={"idempotency_key": idempotency_key}
+        )
+        return to_invoice(invoice)
 
     def create_webhook_endpoint(self, url: str, idempotency_key: str) -> WebhookEndpoint:
         """Register our webhook URL for every event, on the pinned API version."""

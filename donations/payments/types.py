@@ -41,6 +41,7 @@ class EventKind(enum.StrEnum):
     INVOICE_PAID = "invoice_paid"
     INVOICE_PAYMENT_FAILED = "invoice_payment_failed"
     SUBSCRIPTION_CHANGED = "subscription_changed"  #: created, updated or deleted
+    CHARGE_SUCCEEDED = "charge_succeeded"  #: carries the card that paid
     CHARGE_REFUNDED = "charge_refunded"
     REFUND_CHANGED = "refund_changed"  #: a refund created or updated
     DISPUTE_OPENED = "dispute_opened"
@@ -68,6 +69,21 @@ class SubscriptionStatus(enum.StrEnum):
     INCOMPLETE_EXPIRED = "incomplete_expired"  #: first payment never made
     PAUSED = "paused"
     OTHER = "other"
+
+
+class CancellationReason(enum.StrEnum):
+    """Why the provider ended a subscription."""
+
+    REQUESTED = "requested"  #: someone asked (through the API or the provider's dashboard)
+    PAYMENT_FAILED = "payment_failed"  #: retries ended without payment
+    PAYMENT_DISPUTED = "payment_disputed"
+    OTHER = "other"
+
+
+class SetupIntentStatus(enum.StrEnum):
+    SUCCEEDED = "succeeded"  #: the card is saved
+    FAILED = "failed"  #: cancelled, or the card was refused
+    PENDING = "pending"  #: waiting for the payer or the bank
 
 
 class InvoiceStatus(enum.StrEnum):
@@ -105,6 +121,16 @@ class DisputeStatus(enum.StrEnum):
 
 
 @dataclass(frozen=True)
+class Card:
+    """What the platform keeps of a card: enough for a donor to recognise it."""
+
+    brand: str  #: "visa", "mastercard" …
+    last4: str
+    exp_month: int
+    exp_year: int
+
+
+@dataclass(frozen=True)
 class CheckoutSession:
     id: str
     url: str | None
@@ -121,6 +147,8 @@ class CheckoutSession:
     gift_id: int | None
     created: int
     livemode: bool = False
+    #: setup mode: the SetupIntent that saves the card
+    setup_intent_id: str | None = None
 
     @property
     def is_paid(self) -> bool:
@@ -143,6 +171,14 @@ class Subscription:
     latest_invoice_id: str | None
     gift_id: int | None
     created: int
+    default_payment_method_id: str | None = None
+    #: the one item (a gift is one price) and its product, for changing the amount
+    item_id: str | None = None
+    product_id: str | None = None
+    #: collection is paused: renewals until ``resumes_at`` are skipped, not charged
+    paused: bool = False
+    resumes_at: int | None = None
+    cancellation_reason: CancellationReason | None = None
 
 
 @dataclass(frozen=True)
@@ -162,6 +198,10 @@ class Invoice:
     created: int
     #: the provider's page where the donor can pay this invoice (with another card)
     hosted_invoice_url: str | None = None
+    #: attempts to collect so far: 1 after the first failure, 2 after one retry …
+    attempt_count: int = 0
+    #: when the provider retries next; None when it will not
+    next_payment_attempt: int | None = None
 
 
 @dataclass(frozen=True)
@@ -190,6 +230,21 @@ class Charge:
     customer_id: str | None
     created: int
     disputed: bool = False
+    card: Card | None = None
+    gift_id: int | None = None
+
+
+@dataclass(frozen=True)
+class SetupIntent:
+    id: str
+    status: SetupIntentStatus
+    customer_id: str | None
+    payment_method_id: str | None
+    card: Card | None
+    gift_id: int | None
+    created: int
+    #: the provider's words for why the card was refused, safe to show the payer
+    error_message: str | None = None
 
 
 @dataclass(frozen=True)

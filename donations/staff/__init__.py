@@ -10,12 +10,19 @@ from flask import Blueprint, Flask, abort, current_app, redirect, request, url_f
 from flask_login import current_user
 
 from donations.db import db
+from donations.enums import GiftStatus
 from donations.extensions import login_manager
 from donations.models import StaffUser
 from donations.payments import dashboard_url
 
+#: how staff pages name a gift status: its value in words, unless that would mislead
+STATUS_LABELS = {status: status.value.replace("_", " ") for status in GiftStatus} | {
+    GiftStatus.LAPSED: "ended for non-payment",
+}
+
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 bp.add_app_template_global(dashboard_url)
+bp.add_app_template_global(STATUS_LABELS, "status_labels")
 
 #: endpoints reachable without a session
 PUBLIC_ENDPOINTS = {"staff.login"}

@@ -6,13 +6,14 @@ Columns, in order (one header row, then one row per gift, newest first):
 - ``created_at``: when the donor started the gift, ISO 8601 UTC
 - ``donor_email``, ``donor_name``
 - ``frequency``: once, monthly or annual
-- ``status``: pending, paid, active, past_due, cancelled, abandoned, failed, refunded
+- ``status``: pending, paid, active, past_due, cancelled, abandoned, failed, refunded,
+  lapsed (ended for non-payment: Stripe stopped retrying)
 - ``amount``: the gift amount per period, in major units (``12.50``)
 - ``currency``: ISO 4217 code
 - ``net_received``: charges minus refunds so far, in major units
 - ``source``: where the gift started (support, appeal, reminder)
 - ``stripe_subscription_id``, ``stripe_payment_intent_id``
-- ``cancelled_at``: ISO 8601 UTC, empty if still running
+- ``cancelled_at``: ISO 8601 UTC when it ended (cancelled or lapsed), empty if still running
 
 Rows are streamed from a server-side cursor, so memory stays flat however many gifts
 match. Any cell beginning with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is

@@ -1,5 +1,6 @@
 """The dashboard's figures: net takings per period, MRR/ARR, churn, recent gifts,
-reminders, and the 12-month chart drawn as inline SVG on the server (no script, no CDN).
+reminders, and the 12-month chart drawn as inline SVG on the server (no script, no CDN);
+the month's failed, recovered and lost renewals and upsells are in ``recurring``.
 
 Speed with a million payments comes from asking small questions: the periods up to 30
 days and the current month are one range scan over recent payments; the eleven completed
@@ -19,18 +20,20 @@ import sqlalchemy as sa
 
 from donations.db import db
 from donations.enums import (
+    ENDED_STATUSES,
     RECURRING_FREQUENCIES,
     RUNNING_STATUSES,
     UNPAID_STATUSES,
     Frequency,
-    GiftStatus,
 )
 from donations.models import RUNNING_RECURRING, Donor, Gift, Payment
 from donations.money import format_money
 from donations.remind.queries import reminder_figures
 from donations.staff.queries import cached, cached_by_gifts
+from donations.staff.recurring import RecurringMonth, cached_month_figures
 
-STARTED = (*RUNNING_STATUSES, GiftStatus.CANCELLED)
+#: recurring gifts that got going: running, or ended since (cancelled or lapsed)
+STARTED = (*RUNNING_STATUSES, *ENDED_STATUSES)
 PERIODS = ("today", "7d", "30d", "month", "year")
 
 
@@ -65,6 +68,8 @@ class Dashboard:
     active_at_month_start: int
     recent_gifts: list
     reminders: dict
+    #: failed, recovered, lost and upsold recurring gifts this month, per currency
+    recurring_month: list[RecurringMonth]
 
     @property
     def churn_rate(self) -> float | None:
@@ -263,6 +268,7 @@ def figures(now: datetime) -> Dashboard:
         active_at_month_start=at_start,
         recent_gifts=recent_gifts(),
         reminders=reminder_figures(now),
+        recurring_month=cached_month_figures(month_start(now), now),
     )
 
 

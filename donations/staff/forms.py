@@ -19,7 +19,8 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from donations.enums import Frequency, GiftStatus
+from donations.enums import Collection, Frequency, GiftStatus
+from donations.staff import STATUS_LABELS
 
 SORTS = [
     SelectChoice("date_desc", "Newest first"),
@@ -29,9 +30,14 @@ SORTS = [
 ]
 
 
-def _choices(values) -> list[SelectChoice]:
-    """ "Any" then one choice per value (enum members or plain strings)."""
-    return [SelectChoice("", "Any")] + [SelectChoice(str(v), str(v)) for v in values]
+def _choices(values, labels: dict | None = None) -> list[SelectChoice]:
+    """ "Any" then one choice per value (enum members or plain strings), named by
+    ``labels`` where it has a name for it."""
+    labels = labels or {}
+    return [SelectChoice("", "Any")] + [SelectChoice(str(v), labels.get(v, str(v))) for v in values]
+
+
+COLLECTION_LABELS = {Collection.PAST_DUE: "Past due (Stripe retrying)", Collection.PAUSED: "Paused"}
 
 
 #: filter amounts in major units: finite and far inside the database's integer range
@@ -53,7 +59,10 @@ class GiftFilterForm(FlaskForm):
     date_from = DateField("From", validators=[Optional()])
     date_to = DateField("To", validators=[Optional()])
     frequency = SelectField("Frequency", choices=_choices(Frequency), default="")
-    status = SelectField("Status", choices=_choices(GiftStatus), default="")
+    status = SelectField("Status", choices=_choices(GiftStatus, STATUS_LABELS), default="")
+    collection = SelectField(
+        "Collection", choices=_choices(Collection, COLLECTION_LABELS), default=""
+    )
     currency = SelectField("Currency", choices=_choices([]), default="")
     amount_min = DecimalField("Min amount", places=None, validators=[Optional(), AMOUNT_RANGE])
     amount_max = DecimalField("Max amount", places=None, validators=[Optional(), AMOUNT_RANGE])

@@ -23,8 +23,8 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import selectinload
 
-from donations.db import db
-from donations.enums import Frequency, GiftStatus, PaymentKind
+from donations.db import db, utcnow
+from donations.enums import RUNNING_STATUSES, Collection, Frequency, GiftStatus, PaymentKind
 from donations.models import AuditLog, Donor, Gift, Payment, Reminder, StripeEvent
 from donations.money import precision
 
@@ -64,6 +64,16 @@ def cached_by_gifts(key: tuple, compute: Callable[[], Any]):
     return cached(key, lambda old: old == stamp, lambda: (compute(), stamp))
 
 
+def paused_at(now: datetime):
+    """Gifts whose collection is paused at ``now``: running, with a pause still ahead."""
+    return sa.and_(Gift.status.in_(RUNNING_STATUSES), Gift.paused_until > now)
+
+
+def is_paused(status: str, paused_until: datetime | None, now: datetime) -> bool:
+    """``paused_at`` for one gift already read."""
+    return status in RUNNING_STATUSES and paused_until is not None and paused_until > now
+
+
 PAGE_SIZE = 50
 #: values a cursor may carry into a query (PostgreSQL's bigint range)
 BIGINT_LIMIT = 2**63
@@ -78,6 +88,7 @@ class GiftFilter:
     date_to: date | None = None  #: inclusive
     frequency: Frequency | None = None
     status: GiftStatus | None = None
+    collection: Collection | None = None  #: "paused" is judged at query time
     currency: str = ""
     amount_min: Decimal | None = None  #: major units
     amount_max: Decimal | None = None
@@ -169,6 +180,10 @@ def gift_conditions(spec: GiftFilter, currencies: list[str]) -> list:
         where.append(Gift.frequency == spec.frequency)
     if spec.status:
         where.append(Gift.status == spec.status)
+    if spec.collection is Collection.PAST_DUE:
+        where.append(Gift.status == GiftStatus.PAST_DUE)
+    elif spec.collection is Collection.PAUSED:
+        where.append(paused_at(utcnow()))
     if spec.currency:
         where.append(Gift.currency == spec.currency)
     scope = [spec.currency] if spec.currency else currencies
@@ -191,6 +206,7 @@ GIFT_COLUMNS = (
     Gift.currency,
     Gift.frequency,
     Gift.status,
+    Gift.paused_until,
     Gift.donor_id,
     Donor.email,
     Donor.name,
@@ -198,7 +214,8 @@ GIFT_COLUMNS = (
 
 
 def gift_page(spec: GiftFilter, currencies: list[str], cursor: str | None = None) -> Page:
-    """One page of gifts for ``spec`` after ``cursor``, with each gift's net received."""
+    """One page of gifts for ``spec`` after ``cursor``, with each gift's net received and
+    whether it is paused now."""
     column, ascending = _sort_key(spec)
     query = (
         sa.select(*GIFT_COLUMNS)
@@ -217,7 +234,18 @@ def gift_page(spec: GiftFilter, currencies: list[str], cursor: str | None = None
         last = rows[-1]
         next_cursor = encode_cursor(last[column.key], last["id"])
     nets = net_by_gift([row["id"] for row in rows])
-    return Page([dict(row, net=nets.get(row["id"], 0)) for row in rows], next_cursor)
+    now = utcnow()
+    return Page(
+        [
+            dict(
+                row,
+                net=nets.get(row["id"], 0),
+                paused=is_paused(row["status"], row["paused_until"], now),
+            )
+            for row in rows
+        ],
+        next_cursor,
+    )
 
 
 def net_by_gift(gift_ids: list[int]) -> dict[int, int]:

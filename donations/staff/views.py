@@ -27,14 +27,14 @@ from flask import (
 from flask_login import current_user, login_user, logout_user
 
 from donations.db import commit_or_rollback, db, utcnow
-from donations.enums import Frequency, GiftStatus
+from donations.enums import Collection, Frequency, GiftStatus
 from donations.extensions import limiter
 from donations.giving import admin
 from donations.giving.admin import Actor
 from donations.models import Donor, Gift, Payment
 from donations.money import InvalidAmount, as_input, format_money, to_minor
 from donations.payments import GatewayError
-from donations.staff import admin_only, bp, dashboard, queries, services
+from donations.staff import admin_only, bp, dashboard, queries, recurring, services
 from donations.staff.csv_export import csv_chunks
 from donations.staff.forms import (
     CancelForm,
@@ -131,6 +131,7 @@ def _filter_from_request() -> tuple[GiftFilterForm, queries.GiftFilter | None]:
         date_to=form.date_to.data,
         frequency=Frequency(form.frequency.data) if form.frequency.data else None,
         status=GiftStatus(form.status.data) if form.status.data else None,
+        collection=Collection(form.collection.data) if form.collection.data else None,
         currency=form.currency.data or "",
         amount_min=form.amount_min.data,
         amount_max=form.amount_max.data,
@@ -168,7 +169,11 @@ def export_csv():
 @bp.route("/gifts/<int:gift_id>")
 def gift(gift_id: int):
     gift = db.session.get(Gift, gift_id) or abort(404)
-    return render_template("staff/gift.html", detail=queries.gift_detail(gift))
+    return render_template(
+        "staff/gift.html",
+        detail=queries.gift_detail(gift),
+        life=recurring.gift_life(gift, utcnow()),
+    )
 
 
 @bp.route("/donors")

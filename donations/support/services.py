@@ -14,6 +14,7 @@ from flask import current_app
 
 from donations.config import per_currency
 from donations.enums import Frequency
+from donations.ledger import rules
 from donations.money import as_input, format_money, to_minor
 
 
@@ -58,3 +59,9 @@ def preset_table() -> dict[str, list[dict]]:
             buttons.append({"value": value, "labels": labels, "labels_json": json.dumps(labels)})
         table[frequency] = buttons
     return table
+
+
+def upsell_amount(one_time_amount: int, currency: str) -> int:
+    """The monthly amount "make it monthly?" suggests after a one-time gift."""
+    presets = [to_minor(raw, currency) for raw in preset_amounts(Frequency.MONTHLY)]
+    return rules.upsell_amount(one_time_amount, presets, limits(currency).minimum)

@@ -17,10 +17,11 @@ from flask import (
 )
 from flask_wtf.csrf import generate_csrf
 
-from donations import ledger
+from donations import ledger, links
 from donations.config import public_url
 from donations.db import commit_or_rollback, db
 from donations.enums import GAVE_STATUSES, Frequency, GiftStatus
+from donations.forms import ConfirmForm
 from donations.giving import checkout
 from donations.models import Gift
 from donations.money import InvalidAmount, as_input, format_money, to_minor
@@ -166,6 +167,15 @@ def continue_to_checkout():
         reminder_token=form.reminder.data or "",
     )
     session["donor_email"], session["donor_name"] = choice.email, choice.name
+    response = _checkout_redirect(choice)
+    if response is None:
+        return _render_form(request.form, notice=UNAVAILABLE, status=503)
+    return response
+
+
+def _checkout_redirect(choice: checkout.GiftChoice):
+    """Record the choice as a pending gift and send the reader to its Checkout page; None
+    if the payment service refused or could not be reached (nothing is left behind)."""
     kept = {
         "frequency": choice.frequency,
         "amount": as_input(choice.amount, choice.currency),
@@ -185,7 +195,7 @@ def continue_to_checkout():
         current_app.logger.warning("checkout could not start: %s", error)
         with commit_or_rollback():
             checkout.forget_gift(gift)
-        return _render_form(request.form, notice=UNAVAILABLE, status=503)
+        return None
     except BaseException:
         with commit_or_rollback():
             checkout.forget_gift(gift)
@@ -214,7 +224,73 @@ def thank_you():
         gift=gift,
         confirmed=gift.status in GAVE_STATUSES,
         next_refresh=next_refresh,
+        upsell=_upsell_offer(gift),
+        upsell_form=ConfirmForm(),
     )
+
+
+def _upsell_offer(gift: Gift) -> int | None:
+    """ "Make it monthly?" after a paid one-time gift: the monthly amount to suggest."""
+    if gift.frequency != Frequency.ONCE or gift.status != GiftStatus.PAID:
+        return None
+    return services.upsell_amount(gift.amount, gift.currency)
+
+
+@bp.post("/thanks/monthly")
+def make_it_monthly():
+    """One click from the thank-you page to Checkout for a monthly gift, same email."""
+    form = ConfirmForm()
+    session_id = request.form.get("session_id", "")
+    gift = db.session.scalar(sa.select(Gift).where(Gift.stripe_checkout_session_id == session_id))
+    if gift is None or not form.validate_on_submit():
+        abort(400)
+    amount = _upsell_offer(gift)
+    if amount is None:
+        abort(409)
+    choice = checkout.GiftChoice(
+        frequency=Frequency.MONTHLY,
+        amount=amount,
+        currency=gift.currency,
+        email=gift.donor.email,
+        name=gift.donor.name,
+        source="upsell",
+        source_url=request.referrer or "",
+        upsell_of_gift_id=gift.id,
+    )
+    return _checkout_redirect(choice) or _unavailable_page()
+
+
+@bp.route("/restart/<token>", methods=["GET", "POST"])
+def restart(token: str):
+    """The "start again" link in a cancelled or stopped email: the same gift, one click."""
+    try:
+        _, gift = links.read(links.RESTART, token)
+    except links.InvalidLink as error:
+        return render_template("support/restart.html", error=error), 400
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        choice = checkout.GiftChoice(
+            frequency=Frequency(gift.frequency),
+            amount=gift.amount,
+            currency=gift.currency,
+            email=gift.donor.email,
+            name=gift.donor.name,
+            source="restart",
+        )
+        return _checkout_redirect(choice) or _unavailable_page()
+    change_url = url_for(
+        "support.support_page",
+        frequency=gift.frequency,
+        amount=as_input(gift.amount, gift.currency),
+        currency=gift.currency,
+        email=gift.donor.email,
+        source="restart",
+    )
+    return render_template("support/restart.html", gift=gift, form=form, change_url=change_url)
+
+
+def _unavailable_page():
+    return render_template("error.html", status=503, message=UNAVAILABLE), 503
 
 
 def _confirm_from_stripe(gift: Gift) -> None:

@@ -1,0 +1,77 @@
+"""Signed links in donors' emails: no account, no password, one purpose each.
+
+Every link carries a token signed with the app's secret key, salted by its purpose (a
+link to update a card cannot be used to manage gifts), naming the donor by id and the
+address it was sent to, so a link stops working if the donor's address changes.
+Each purpose has its own lifetime setting.
+"""
+
+from __future__ import annotations
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from donations.config import public_url
+from donations.db import db
+from donations.models import Donor, Gift
+
+MANAGE = "manage-gifts"
+UPDATE_CARD = "update-card"
+RESTART = "restart-gift"
+
+MAX_AGE_SETTINGS = {
+    MANAGE: "MANAGE_LINK_MAX_AGE",
+    UPDATE_CARD: "CARD_LINK_MAX_AGE",
+    RESTART: "RESTART_LINK_MAX_AGE",
+}
+
+
+class InvalidLink(ValueError):
+    """A link that was tampered with, has expired or names someone else."""
+
+    def __init__(self, message: str, *, expired: bool = False) -> None:
+        super().__init__(message)
+        self.expired = expired
+
+
+def _serializer(purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=purpose)
+
+
+def token(purpose: str, donor: Donor, gift: Gift | None = None) -> str:
+    data = {"donor": donor.id, "email": donor.email}
+    if gift is not None:
+        data["gift"] = gift.id
+    return _serializer(purpose).dumps(data)
+
+
+def read(purpose: str, value: str) -> tuple[Donor, Gift | None]:
+    """The donor (and gift) a link names; raises ``InvalidLink`` otherwise."""
+    max_age = current_app.config[MAX_AGE_SETTINGS[purpose]]
+    try:
+        data = _serializer(purpose).loads(value, max_age=max_age)
+    except SignatureExpired as error:
+        raise InvalidLink("This link has expired.", expired=True) from error
+    except BadSignature as error:
+        raise InvalidLink("This link is not valid.") from error
+    donor = db.session.get(Donor, data.get("donor"))
+    if donor is None or donor.email != data.get("email"):
+        raise InvalidLink("This link is not valid.")
+    gift = None
+    if "gift" in data:
+        gift = db.session.get(Gift, data["gift"])
+        if gift is None or gift.donor_id != donor.id:
+            raise InvalidLink("This link is not valid.")
+    return donor, gift
+
+
+def manage_url(donor: Donor) -> str:
+    return f"{public_url()}/manage/{token(MANAGE, donor)}"
+
+
+def update_card_url(gift: Gift) -> str:
+    return f"{public_url()}/manage/card/{token(UPDATE_CARD, gift.donor, gift)}"
+
+
+def restart_url(gift: Gift) -> str:
+    return f"{public_url()}/restart/{token(RESTART, gift.donor, gift)}"
