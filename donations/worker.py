@@ -294,12 +294,19 @@ def run_pending(
 
 
 def run_daily_jobs(now: datetime | None = None) -> None:
-    """Run each daily job if no worker has run it today (see ``recurring.services``)."""
+    """Run each daily job if no worker has run it today (see ``recurring.services``).
+
+    A job that fails is logged and its claim rolled back, so the next loop tries it again
+    and the emails already due still go out.
+    """
     now = now or utcnow()
-    with commit_or_rollback():
-        if claim_daily(CARD_EXPIRING, now.date()):
-            queued = remind_expiring_cards(now)
-            log.info("daily %s: %d emails queued", CARD_EXPIRING, queued)
+    try:
+        with commit_or_rollback():
+            if claim_daily(CARD_EXPIRING, now.date()):
+                queued = remind_expiring_cards(now)
+                log.info("daily %s: %d emails queued", CARD_EXPIRING, queued)
+    except Exception:
+        log.exception("daily %s failed; it will be tried again", CARD_EXPIRING)
 
 
 def init_app(app: Flask) -> None:

@@ -2,7 +2,8 @@
 
 The outcomes follow Stripe's documented test cards: 4242 4242 4242 4242 succeeds, the decline
 cards answer Stripe's messages, 4000 0025 0000 3155 (and 4000 0027 6000 3184) ask for 3-D Secure.
-Any other well-formed number that passes the Luhn check succeeds.
+4000 0000 0000 0341 can be saved (setup mode) but every charge on it is declined, so a payment
+with it is declined at once. Any other well-formed number that passes the Luhn check succeeds.
 """
 
 import datetime
@@ -33,6 +34,10 @@ DECLINES = {
         "processing_error",
     ),
 }
+
+# Saving these cards succeeds; charging them is declined (Stripe: "attaching succeeds, charges
+# fail").
+DECLINED_AFTER_SAVING = {"4000000000000341"}
 
 THREE_D_SECURE = {"4000002500003155", "4000002760003184", "4000003800000446"}
 
@@ -71,7 +76,18 @@ class Card:
 
     @property
     def decline(self):
+        """Why a payment with this card is declined: (message, code, decline_code), or None."""
         return DECLINES.get(self.number)
+
+    @property
+    def setup_decline(self):
+        """Why saving this card (setup mode) is declined, or None."""
+        return None if self.declines_charges else self.decline
+
+    @property
+    def declines_charges(self):
+        """Whether every later charge on the saved card is declined."""
+        return self.number in DECLINED_AFTER_SAVING
 
     @property
     def needs_authentication(self):

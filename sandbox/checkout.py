@@ -1,17 +1,19 @@
 """Checkout Sessions (``/v1/checkout/sessions``), which localstripe lacks.
 
-A session records what is bought; paying it (``pay``, used by the hosted page and by the
-``/_sandbox`` shortcut) creates the real localstripe objects, a Customer, a PaymentMethod and
-either a confirmed PaymentIntent (``mode=payment``) or a Subscription whose first invoice is paid
-(``mode=subscription``), then completes the session and emits ``checkout.session.completed``.
+A session records what is bought (``session_lines``) or, in setup mode, the SetupIntent that
+will save a card (``setup_mode``). Paying it (``pay``, used by the hosted page and by the
+``/_sandbox`` shortcut) creates the real localstripe objects: a Customer, a card PaymentMethod
+and either a confirmed PaymentIntent (``mode=payment``), a Subscription whose first invoice is
+paid and whose ``default_payment_method`` is the card (``mode=subscription``), or the card saved
+for the customer (``mode=setup``); then it completes the session and emits
+``checkout.session.completed``.
 """
 
-import os
 import time
 
 from localstripe import resources as ls
 
-from . import objects
+from . import billing, objects, payment_methods, setup_mode
 from .cards import AUTHENTICATION_FAILED
 from .common import (
     StripeError,
@@ -23,12 +25,13 @@ from .common import (
     new_id,
     not_found,
     paginate,
+    public_base,
     read_params,
     to_int,
 )
 from .events import emit
-from .money import MINIMUM_CHARGE, format_amount
-from .prices import build_price, ensure_plan, get_price
+from .prices import ensure_plan, get_price
+from .session_lines import listed, read_lines, total
 from .shapes import normalize
 
 DAY = 24 * 3600
@@ -42,84 +45,13 @@ class Declined(Exception):
         self.message, self.code, self.decline_code = message, code, decline_code
 
 
-def public_base(request):
-    configured = os.environ.get("SANDBOX_PUBLIC_URL")
-    if configured:
-        return configured.rstrip("/")
-    return f"{request.scheme}://{request.host}"
-
-
-def _line_items(params, mode):
-    raw = params.get("line_items")
-    if isinstance(raw, dict):
-        raw = list(raw.values())
-    if not raw:
-        raise StripeError(400, "Missing required param: line_items.", param="line_items")
-    lines, amount_params = [], []
-    for index, item in enumerate(raw):
-        prefix = f"line_items[{index}]"
-        quantity = to_int(item.get("quantity", 1), f"{prefix}[quantity]", minimum=1)
-        if item.get("price"):
-            price = get_price(item["price"], f"{prefix}[price]")
-            amount_params.append(f"{prefix}[price]")
-        elif item.get("price_data"):
-            price = build_price(item["price_data"], prefix=f"{prefix}[price_data][", inline=True)
-            amount_params.append(f"{prefix}[price_data][unit_amount]")
-        else:
-            raise StripeError(
-                400, f"Missing required param: {prefix}[price].", param=f"{prefix}[price]"
-            )
-        if mode == "payment" and price["recurring"]:
-            raise StripeError(
-                400,
-                "You specified `payment` mode but passed a recurring price. Either switch "
-                "to `subscription` mode or use only one-time prices.",
-                param="mode",
-            )
-        if mode == "subscription" and not price["recurring"]:
-            raise StripeError(
-                400,
-                "The sandbox supports only recurring prices in `subscription` mode.",
-                param=f"{prefix}[price]",
-            )
-        lines.append({"price": price["id"], "quantity": quantity})
-    if mode == "subscription" and len(lines) != 1:
-        raise StripeError(
-            400,
-            "The sandbox supports exactly one line item in `subscription` mode.",
-            param="line_items",
-        )
-    currencies = {get_price(line["price"])["currency"] for line in lines}
-    if len(currencies) != 1:
-        raise StripeError(400, "All line items must use the same currency.", param="line_items")
-    _check_minimum_charge(_amount(lines), currencies.pop(), amount_params)
-    return lines
-
-
-def _check_minimum_charge(amount, currency, amount_params):
-    """Stripe refuses a session whose total is below the currency's minimum charge."""
-    minimum = MINIMUM_CHARGE.get(currency)
-    if minimum is not None and amount < minimum:
-        raise StripeError(
-            400,
-            "The Checkout Session's total amount due must add up to at least "
-            f"{format_amount(minimum, currency)} {currency}",
-            code="amount_too_small",
-            param=amount_params[0] if len(amount_params) == 1 else "line_items",
-        )
-
-
-def _amount(lines):
-    return sum(get_price(line["price"])["unit_amount"] * line["quantity"] for line in lines)
-
-
 async def create_session(request):
     params = await read_params(request)
     expand = expand_param(params)
     mode = params.get("mode")
-    if mode not in ("payment", "subscription"):
+    if not mode:
         raise StripeError(
-            400, "Invalid mode: the sandbox supports `payment` and `subscription`.", param="mode"
+            400, "Missing required param: mode.", code="parameter_missing", param="mode"
         )
     customer = params.get("customer") or None
     if customer and ls.store.get("customer:" + customer) is None:
@@ -128,43 +60,43 @@ async def create_session(request):
         url = params.get(url_param)
         if url and not str(url).startswith(("http://", "https://")):
             raise StripeError(400, f"Not a valid URL: {url_param}", param=url_param)
-    lines = _line_items(params, mode)
+    if mode == "setup":
+        if "line_items" in params:
+            raise StripeError(
+                400, "You can not pass `line_items` in `setup` mode.", param="line_items"
+            )
+        lines = []
+    else:
+        lines = read_lines(params, mode)
     now = int(time.time())
     expires_at = to_int(params.get("expires_at", now + DAY), "expires_at")
     if not now + 1800 <= expires_at <= now + DAY:
         raise StripeError(
             400, "expires_at must be between 30 minutes and 24 hours from now.", param="expires_at"
         )
-    amount = _amount(lines)
     session_id = new_id("cs_test_", 58)
+    base = public_base(request)
     session = {
         "id": session_id,
         "object": "checkout.session",
         "allow_promotion_codes": None,
-        "amount_subtotal": amount,
-        "amount_total": amount,
         "automatic_tax": {"enabled": False, "liability": None, "status": None},
         "billing_address_collection": None,
         "cancel_url": params.get("cancel_url") or None,
         "client_reference_id": params.get("client_reference_id") or None,
         "created": now,
-        "currency": get_price(lines[0]["price"])["currency"],
         "customer": customer,
-        "customer_creation": "if_required" if mode == "payment" and not customer else None,
         "customer_details": None,
         "customer_email": params.get("customer_email") or None,
         "expires_at": expires_at,
         "invoice": None,
-        "invoice_creation": _invoice_creation() if mode == "payment" else None,
         "livemode": False,
         "locale": params.get("locale") or None,
         "metadata": metadata_param(params.get("metadata")),
         "mode": mode,
         "payment_intent": None,
         "payment_link": None,
-        "payment_method_collection": "always" if mode == "subscription" else "if_required",
         "payment_method_types": ["card"],
-        "payment_status": "unpaid",
         "phone_number_collection": {"enabled": False},
         "recovered_from": None,
         "setup_intent": None,
@@ -172,10 +104,10 @@ async def create_session(request):
         "submit_type": params.get("submit_type") or None,
         "subscription": None,
         "success_url": params.get("success_url") or None,
-        "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
         "ui_mode": "hosted",
-        "url": f"{public_base(request)}/checkout/pay/{session_id}",
+        "url": f"{base}/checkout/pay/{session_id}",
         "_lines": lines,
+        "_public_base": base,
         "_payment_intent_metadata": metadata_param(
             as_dict(params.get("payment_intent_data"), "payment_intent_data").get("metadata"),
             "payment_intent_data[metadata]",
@@ -184,9 +116,44 @@ async def create_session(request):
             as_dict(params.get("subscription_data"), "subscription_data").get("metadata"),
             "subscription_data[metadata]",
         ),
+        **_mode_fields(mode, params, lines, customer),
     }
+    if mode == "setup":
+        session["setup_intent"] = setup_mode.create_intent(customer, params).id
     objects.put("checkout.session", session)
     return json_response(render(session, expand))
+
+
+def _mode_fields(mode, params, lines, customer):
+    """The fields whose values depend on the mode: what is owed, and what is collected."""
+    if mode == "setup":
+        return {
+            "amount_subtotal": None,
+            "amount_total": None,
+            "currency": params.get("currency") or None,
+            "customer_creation": None if customer else _customer_creation(params),
+            "invoice_creation": None,
+            "payment_method_collection": "always",
+            "payment_status": "no_payment_required",
+            "total_details": None,
+        }
+    amount = total(lines)
+    return {
+        "amount_subtotal": amount,
+        "amount_total": amount,
+        "currency": get_price(lines[0]["price"])["currency"],
+        "customer_creation": (
+            _customer_creation(params) if mode == "payment" and not customer else None
+        ),
+        "invoice_creation": _invoice_creation() if mode == "payment" else None,
+        "payment_method_collection": "always" if mode == "subscription" else "if_required",
+        "payment_status": "unpaid",
+        "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
+    }
+
+
+def _customer_creation(params):
+    return params.get("customer_creation") or "if_required"
 
 
 def _invoice_creation():
@@ -204,38 +171,10 @@ def _invoice_creation():
     }
 
 
-def line_items(session):
-    data = []
-    for index, line in enumerate(session["_lines"]):
-        price = get_price(line["price"])
-        product = ls.store.get("product:" + price["product"])
-        amount = price["unit_amount"] * line["quantity"]
-        data.append(
-            {
-                "id": f"li_{session['id'][8:30]}{index}",
-                "object": "item",
-                "amount_discount": 0,
-                "amount_subtotal": amount,
-                "amount_tax": 0,
-                "amount_total": amount,
-                "currency": price["currency"],
-                "description": product.name if product is not None else None,
-                "price": normalize(dict(price)),
-                "quantity": line["quantity"],
-            }
-        )
-    return {
-        "object": "list",
-        "data": data,
-        "has_more": False,
-        "url": f"/v1/checkout/sessions/{session['id']}/line_items",
-    }
-
-
 def render(session, expand=()):
     data = dict(session)
     if "line_items" in expand:
-        data["line_items"] = line_items(session)
+        data["line_items"] = listed(session)
     return normalize(data, [path for path in expand if path != "line_items"])
 
 
@@ -256,6 +195,8 @@ def refresh(session):
 def expire(session):
     session["status"] = "expired"
     session.pop("_pending", None)
+    if session["mode"] == "setup":
+        setup_mode.cancel(session)
     emit("checkout.session.expired", render(session))
 
 
@@ -292,7 +233,7 @@ async def list_sessions(request):
 
 async def list_session_line_items(request):
     session = get_session(match(request, "id"))
-    return json_response(line_items(session))
+    return json_response(listed(session))
 
 
 def _customer(session, email, name):
@@ -301,33 +242,12 @@ def _customer(session, email, name):
         if not customer.email:
             customer.email = email
         return customer
+    if session["mode"] == "setup" and session["customer_creation"] != "always":
+        return None
     return ls.Customer(email=email, name=name or None)
 
 
-def _payment_method(card, email, name):
-    # localstripe decides outcomes from the card number; the page has already decided them, so
-    # localstripe is given the always-succeeding number and the real card's details are shown.
-    pm = ls.PaymentMethod(
-        type="card",
-        card={
-            "number": "4242424242424242",
-            "exp_month": card.exp_month,
-            "exp_year": card.exp_year,
-            "cvc": "123",
-        },
-        billing_details={"address": None, "email": email, "name": name or None, "phone": None},
-    )
-    pm.card.update(
-        last4=card.last4, brand=card.brand, country="US", fingerprint=ls.fingerprint(card.number)
-    )
-    return pm
-
-
-def _billing_details(email, name):
-    return {"address": None, "email": email, "name": name or None, "phone": None}
-
-
-def _pay_once(session, customer, pm, email, name):
+def _pay_once(session, customer, pm, email):
     pi = ls.PaymentIntent._api_create(
         confirm=True,
         amount=session["amount_total"],
@@ -338,25 +258,31 @@ def _pay_once(session, customer, pm, email, name):
     )
     pi.receipt_email = email
     pi.description = None
-    charge = pi.latest_charge
-    charge.billing_details = _billing_details(email, name)
-    charge.receipt_email = email
+    pi.latest_charge.receipt_email = email
     session["payment_intent"] = pi.id
 
 
 def _subscribe(session, customer, pm):
-    ls.PaymentMethod._api_attach(pm.id, customer=customer.id)
-    customer.invoice_settings["default_payment_method"] = pm.id
+    payment_methods.attach(pm, customer.id)
     line = session["_lines"][0]
     plan = ensure_plan(get_price(line["price"]))
-    sub = ls.Subscription._api_create(
-        customer=customer.id,
-        items=[{"plan": plan.id, "quantity": line["quantity"]}],
-        metadata=dict(session["_subscription_metadata"]),
-    )
-    sub.default_payment_method = pm.id
+    # localstripe pays a new subscription's first invoice with the customer's default card;
+    # Checkout leaves the customer's default as it was.
+    settings = customer.invoice_settings
+    kept = settings.get("default_payment_method")
+    settings["default_payment_method"] = pm.id
+    try:
+        sub = ls.Subscription._api_create(
+            customer=customer.id,
+            items=[{"plan": plan.id, "quantity": line["quantity"]}],
+            metadata=dict(session["_subscription_metadata"]),
+            default_payment_method=pm.id,
+        )
+    finally:
+        settings["default_payment_method"] = kept
     if sub.status != "active":
         raise Declined("Your card was declined.")
+    billing.publish(ls.store["invoice:" + sub.latest_invoice], session["_public_base"])
     session["subscription"] = sub.id
     session["invoice"] = sub.latest_invoice
 
@@ -374,27 +300,39 @@ def check_payable(session):
 
 
 def pay(session, card, email, name=None, authenticated=False):
-    """Pay ``session`` with ``card``; returns "paid" or "authenticate", raises ``Declined``."""
+    """Pay ``session`` with ``card`` (in setup mode: save the card).
+
+    Returns "paid" or "authenticate" (3-D Secure is asked for); raises ``Declined``.
+    """
     check_payable(session)
     if not email or "@" not in email:
         raise Declined("Your email address is invalid.", code="email_invalid")
-    if card.decline:
-        message, code, decline_code = card.decline
+    setup = session["mode"] == "setup"
+    decline = card.setup_decline if setup else card.decline
+    if decline:
+        message, code, decline_code = decline
+        if setup:
+            setup_mode.fail(session, message, code, decline_code)
         raise Declined(message, code, decline_code)
     if card.needs_authentication and not authenticated:
         session["_pending"] = {"card": vars(card).copy(), "email": email, "name": name}
+        if setup:
+            setup_mode.require_action(session)
         return "authenticate"
     session.pop("_pending", None)
     customer = _customer(session, email, name)
-    pm = _payment_method(card, email, name)
-    if session["mode"] == "payment":
-        _pay_once(session, customer, pm, email, name)
+    if setup:
+        setup_mode.save_card(session, card, customer, email, name)
     else:
-        _subscribe(session, customer, pm)
+        pm = payment_methods.from_card(card, email, name)
+        if session["mode"] == "payment":
+            _pay_once(session, customer, pm, email)
+        else:
+            _subscribe(session, customer, pm)
     session.update(
         status="complete",
-        payment_status="paid",
-        customer=customer.id,
+        payment_status="no_payment_required" if setup else "paid",
+        customer=customer.id if customer is not None else None,
         customer_details={
             "address": None,
             "email": email,
@@ -410,6 +348,9 @@ def pay(session, card, email, name=None, authenticated=False):
 
 def fail_authentication(session):
     session.pop("_pending", None)
+    if session["mode"] == "setup":
+        setup_mode.fail(session, AUTHENTICATION_FAILED, "setup_intent_authentication_failure")
+        raise Declined(AUTHENTICATION_FAILED, code="setup_intent_authentication_failure")
     raise Declined(AUTHENTICATION_FAILED, code="payment_intent_authentication_failure")
 
 

@@ -7,6 +7,7 @@ plugin's routes consistent with that.
 
 import json
 import operator
+import os
 import secrets
 import string
 
@@ -47,6 +48,14 @@ def not_found(kind, id_):
 
 def new_id(prefix, length=24):
     return prefix + "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
+def public_base(request):
+    """Where browsers reach the sandbox: ``SANDBOX_PUBLIC_URL``, else the host called."""
+    configured = os.environ.get("SANDBOX_PUBLIC_URL")
+    if configured:
+        return configured.rstrip("/")
+    return f"{request.scheme}://{request.host}"
 
 
 def json_response(data, status=200, headers=None):

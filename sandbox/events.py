@@ -32,6 +32,24 @@ def emit(type_, obj, previous_attributes=None):
     return event
 
 
+def snapshot(obj):
+    """``obj`` as an event would show it now, to find what a change alters."""
+    return normalize(obj._export())
+
+
+def changes(before, after):
+    """Stripe's ``previous_attributes``: the earlier value of every top-level field that moved."""
+    return {key: before[key] for key in before if before[key] != after.get(key)}
+
+
+def emit_changes(type_, obj, before):
+    """Emit ``type_`` with ``previous_attributes`` if ``obj`` differs from ``before``."""
+    previous = changes(before, snapshot(obj))
+    if previous:
+        emit(type_, obj, previous_attributes=previous)
+    return previous
+
+
 def _finish(event, previous_attributes=None):
     event.api_version = API_VERSION
     event.data = {"object": normalize(event.data["object"])}

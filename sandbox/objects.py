@@ -19,6 +19,7 @@ LOCALSTRIPE_KINDS = {
     "pm_": ls.PaymentMethod,
     "re_": ls.Refund,
     "si_": ls.SubscriptionItem,
+    "seti_": ls.SetupIntent,
     "evt_": ls.Event,
     "plan_": ls.Plan,
 }

@@ -1,10 +1,11 @@
 """The hosted test payment page at each Checkout Session's ``url``.
 
 Plain HTML and CSS, no JavaScript, so it works in any browser and with a plain HTTP client: it
-shows what is bought, takes an email, a name and the card fields, and posts back to itself. Test
-cards decide the outcome (see ``cards``); 3-D Secure cards get a second page with "Complete
-authentication" and "Fail authentication". ``POST /_sandbox/checkout/sessions/{id}/pay`` is the
-same payment without the page, for fast tests.
+shows what is bought (in setup mode: that a card is saved and nothing charged), takes an email,
+a name and the card fields, and posts back to itself. Test cards decide the outcome (see
+``cards``); 3-D Secure cards get a second page with "Complete authentication" and "Fail
+authentication". ``POST /_sandbox/checkout/sessions/{id}/pay`` is the same payment without the
+page, for fast tests.
 """
 
 import html
@@ -37,6 +38,19 @@ button.secondary{background:#e3e8ee;color:#1a1f36}
 """
 
 
+BUTTONS = {"payment": "Pay", "subscription": "Subscribe", "setup": "Save card"}
+
+PAYMENT_HINT = (
+    "Test cards: 4242 4242 4242 4242 succeeds · 4000 0000 0000 0002 is declined · "
+    "4000 0025 0000 3155 asks for 3-D Secure. Any future expiry, any CVC."
+)
+SETUP_HINT = (
+    "Test cards: 4242 4242 4242 4242 is saved · 4000 0000 0000 0002 is declined · "
+    "4000 0000 0000 0341 is saved, then declines every charge · 4000 0025 0000 3155 asks for "
+    "3-D Secure. Any future expiry, any CVC."
+)
+
+
 def cadence(price):
     recurring = price.get("recurring")
     if not recurring:
@@ -45,7 +59,7 @@ def cadence(price):
     return f"per {interval}" if count == 1 else f"every {count} {interval}s"
 
 
-def _page(title, body, status=200):
+def page(title, body, status=200):
     document = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
@@ -57,6 +71,12 @@ def _page(title, body, status=200):
 
 
 def _summary(session):
+    if session["mode"] == "setup":
+        return (
+            "<h1>Save a card</h1>"
+            '<p class="muted">You will not be charged now. The card is saved for future '
+            "payments.</p>"
+        )
     parts = []
     for line in session["_lines"]:
         price = get_price(line["price"])
@@ -96,10 +116,10 @@ def _input(name, label, value, **attributes):
 def _form(session, error=None, values=None, status=200):
     values = values or {}
     email = values.get("email", _default_email(session))
+    button = BUTTONS[session["mode"]]
+    hint = SETUP_HINT if session["mode"] == "setup" else PAYMENT_HINT
     if session["submit_type"] == "donate":
         button = "Donate"
-    else:
-        button = "Subscribe" if session["mode"] == "subscription" else "Pay"
     cancel = ""
     if session["cancel_url"]:
         href = html.escape(session["cancel_url"])
@@ -136,21 +156,21 @@ def _form(session, error=None, values=None, status=200):
             placeholder="123",
         )
         + f'</div></div><button type="submit">{button}</button></form>{cancel}'
-        '<p class="hint muted">Test cards: 4242 4242 4242 4242 succeeds · 4000 0000 0000 0002 '
-        "is declined · 4000 0025 0000 3155 asks for 3-D Secure. Any future expiry, any CVC.</p>"
+        f'<p class="hint muted">{hint}</p>'
     )
-    return _page("Checkout", body, status)
+    return page("Checkout", body, status)
 
 
 def _closed(session):
     if session["status"] == "complete":
         target = success_redirect(session)
         link = f'<p><a href="{html.escape(target)}">Continue</a></p>' if target else ""
-        return _page("Paid", f"<h1>This payment is complete.</h1>{link}")
+        done = "This card is saved." if session["mode"] == "setup" else "This payment is complete."
+        return page("Done", f"<h1>{done}</h1>{link}")
     link = ""
     if session["cancel_url"]:
         link = f'<p><a href="{html.escape(session["cancel_url"])}">Go back</a></p>'
-    return _page(
+    return page(
         "Expired",
         "<h1>This checkout session has expired.</h1>"
         f'<p class="muted">Start again from the site to pay.</p>{link}',
@@ -159,22 +179,26 @@ def _closed(session):
 
 
 def _three_d_secure(session):
-    amount = format_amount(session["amount_total"], session["currency"])
+    if session["mode"] == "setup":
+        question = "Your bank asks you to confirm that this card may be saved."
+    else:
+        amount = format_amount(session["amount_total"], session["currency"])
+        question = f"Your bank asks you to confirm the payment of <strong>{amount}</strong>."
     body = (
         "<h1>3-D Secure authentication</h1>"
-        f"<p>Your bank asks you to confirm the payment of <strong>{amount}</strong>.</p>"
+        f"<p>{question}</p>"
         f'<form method="post" action="/checkout/pay/{session["id"]}/3ds">'
         '<button name="outcome" value="complete" type="submit">Complete authentication</button>'
         '<button class="secondary" name="outcome" value="fail" type="submit">'
         "Fail authentication</button></form>"
     )
-    return _page("Authenticate", body)
+    return page("Authenticate", body)
 
 
 def _session_or_404(request):
     session = objects.get("checkout.session", match(request, "id"))
     if session is None:
-        return None, _page("Not found", "<h1>No such checkout session.</h1>", status=404)
+        return None, page("Not found", "<h1>No such checkout session.</h1>", status=404)
     refresh(session)
     return session, None
 
@@ -183,7 +207,9 @@ def _done(session):
     target = success_redirect(session)
     if target:
         raise web.HTTPSeeOther(target)
-    return _page("Paid", "<h1>Thank you, the payment is complete.</h1>")
+    if session["mode"] == "setup":
+        return page("Saved", "<h1>Thank you, your card is saved.</h1>")
+    return page("Paid", "<h1>Thank you, the payment is complete.</h1>")
 
 
 def _open_session(request):

@@ -25,13 +25,17 @@ from localstripe import server as ls_server
 from localstripe.errors import UserError
 
 from . import (
+    billing,
     checkout,
     disputes,
     events,
     idempotency,
+    invoice_page,
+    payment_methods,
     payment_page,
     prices,
     refunds,
+    renewals,
     subscriptions,
     validation,
     webhooks,
@@ -47,6 +51,7 @@ API_ROUTES = (
     + webhooks.ROUTES
     + refunds.ROUTES
     + subscriptions.ROUTES
+    + billing.ROUTES
     + disputes.ROUTES
 )
 
@@ -54,7 +59,6 @@ API_ROUTES = (
 def reset_data(endpoints=False):
     ls.store.clear()
     idempotency.reset()
-    subscriptions.reset()
     webhooks.reset(endpoints=endpoints)
 
 
@@ -71,8 +75,11 @@ async def sandbox_reset(request):
 
 PUBLIC_ROUTES = (
     payment_page.PUBLIC_ROUTES
+    + invoice_page.PUBLIC_ROUTES
     + webhooks.PUBLIC_ROUTES
-    + subscriptions.PUBLIC_ROUTES
+    + renewals.PUBLIC_ROUTES
+    + billing.PUBLIC_ROUTES
+    + payment_methods.PUBLIC_ROUTES
     + disputes.PUBLIC_ROUTES
     + [("DELETE", "/_config/data", flush_store), ("POST", "/_sandbox/reset", sandbox_reset)]
 )
@@ -181,6 +188,9 @@ def patch_localstripe(persist_path=None):
     ls.Store.try_load_from_disk = lambda store: persistence.load()
     ls.schedule_webhook = events.on_localstripe_event
     subscriptions.install()
+    renewals.install()
+    billing.install()
+    payment_methods.install()
     persistence.load()
     return persistence
 

@@ -34,6 +34,7 @@ KINDS = (
     "price",
     "product",
     "refund",
+    "setup_intent",
     "subscription",
     "subscription_item",
     "webhook_endpoint",
@@ -165,6 +166,24 @@ def _payment_intent(obj):
     obj.setdefault("payment_method_types", ["card"])
     if status == "succeeded" or obj.get("next_action") is None:
         obj["next_action"] = None
+    error = obj.get("last_payment_error")
+    if isinstance(error, dict) and error.get("code") == "card_declined":
+        method = obj.get("payment_method")
+        method_id = method.get("id") if isinstance(method, dict) else method
+        obj["last_payment_error"] = {
+            **error,
+            "type": "card_error",
+            "decline_code": "generic_decline",
+            "doc_url": "https://stripe.com/docs/error-codes/card-declined",
+            "payment_method": objects.export(method_id) if method_id else None,
+        }
+
+
+def _setup_intent(obj):
+    obj.setdefault(
+        "payment_method_options",
+        {"card": {"mandate_options": None, "network": None, "request_three_d_secure": "automatic"}},
+    )
 
 
 def _charge(obj):
@@ -177,25 +196,37 @@ def _charge(obj):
         if pi is not None:
             obj["invoice"] = pi.invoice
     if succeeded:
-        obj.setdefault(
-            "outcome",
-            {
-                "network_status": "approved_by_network",
-                "reason": None,
-                "risk_level": "normal",
-                "risk_score": 20,
-                "seller_message": "Payment complete.",
-                "type": "authorized",
-            },
-        )
-    obj.setdefault("payment_method_details", _card_details(obj.get("payment_method")))
+        obj.setdefault("outcome", APPROVED)
+    elif obj.get("status") == "failed":
+        obj.setdefault("outcome", DECLINED)
+    obj.setdefault("payment_method_details", card_details(obj.get("payment_method")))
+
+
+APPROVED = {
+    "network_status": "approved_by_network",
+    "reason": None,
+    "risk_level": "normal",
+    "risk_score": 20,
+    "seller_message": "Payment complete.",
+    "type": "authorized",
+}
+
+DECLINED = {
+    "network_status": "declined_by_network",
+    "reason": "generic_decline",
+    "risk_level": "normal",
+    "risk_score": 20,
+    "seller_message": "The bank did not return any further details with this decline.",
+    "type": "issuer_declined",
+}
 
 
 def _disputed(charge_id):
     return any(d["charge"] == charge_id for d in objects.all_of("dispute"))
 
 
-def _card_details(payment_method_id):
+def card_details(payment_method_id):
+    """A charge's ``payment_method_details``: the card as it is now."""
     pm = ls.store.get(f"payment_method:{payment_method_id}") if payment_method_id else None
     card = getattr(pm, "card", None)
     if not card:
@@ -278,14 +309,6 @@ def _subscription(obj):
     if not obj.get("billing_cycle_anchor"):
         obj["billing_cycle_anchor"] = obj.get("start_date")
     obj.setdefault(
-        "cancellation_details",
-        {
-            "comment": None,
-            "feedback": None,
-            "reason": "cancellation_requested" if obj.get("canceled_at") else None,
-        },
-    )
-    obj.setdefault(
         "invoice_settings", {"account_tax_ids": None, "issuer": {"account": None, "type": "self"}}
     )
     obj["default_tax_rates"] = obj.get("default_tax_rates") or []
@@ -305,6 +328,7 @@ ENRICHERS = {
     "payment_intent": _payment_intent,
     "charge": _charge,
     "refund": _refund,
+    "setup_intent": _setup_intent,
     "invoice": _invoice,
     "line_item": _line_item,
     "subscription_item": _subscription_item,

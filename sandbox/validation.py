@@ -221,7 +221,11 @@ def _one_of(values):
 def _checkout_session_rules(params):
     """What the Checkout Session parameters' descriptions say in words."""
     mode = params.get("mode")
-    for name, wanted in (("payment_intent_data", "payment"), ("subscription_data", "subscription")):
+    for name, wanted in (
+        ("payment_intent_data", "payment"),
+        ("subscription_data", "subscription"),
+        ("setup_intent_data", "setup"),
+    ):
         if name in params and mode != wanted:
             raise Invalid(f"You can only specify `{name}` in `{wanted}` mode.", name)
     # The 2024-11-20.acacia changelog allows submit_type in subscription mode too.

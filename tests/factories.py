@@ -25,6 +25,7 @@ from donations.models import Donor, Gift, Payment, Reminder, StaffUser
 from donations.staff.services import hash_password
 
 PASSWORD = "correct horse battery staple"
+INTENT_PATTERN = re.compile(r'name="intent" type="hidden" value="([0-9a-f]+)"')
 CSRF_PATTERN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 _numbers = itertools.count(1)
 
@@ -131,6 +132,13 @@ def csrf_token_from(html: str) -> str:
     match = CSRF_PATTERN.search(html)
     assert match, "no csrf_token field on the page"
     return match.group(1)
+
+
+def form_fields_from(html: str) -> dict[str, str]:
+    """The CSRF token and one-time intent (if it has one) of the first form on a page."""
+    match = INTENT_PATTERN.search(html)
+    intent = {"intent": match.group(1)} if match else {}
+    return {"csrf_token": csrf_token_from(html)} | intent
 
 
 def sign_in(client, email: str = "admin@example.org", password: str = PASSWORD, next_url=None):

@@ -207,3 +207,27 @@ def outbox(template: str | None = None) -> list[OutboxEmail]:
     if template:
         query = query.where(OutboxEmail.template == template)
     return list(db.session.scalars(query))
+
+
+def replace_card(sandbox, gift: Gift) -> str:
+    """Save a new test card for a recurring gift on the sandbox (setup mode) and make it
+    the subscription's default, as a donor's card update does; its payment method id."""
+    from donations.payments import gateway
+
+    stripe = gateway()
+    subscription = stripe.retrieve_subscription(gift.stripe_subscription_id)
+    session = stripe.create_setup_session(
+        gift_id=gift.id,
+        customer_id=subscription.customer_id,
+        subscription_id=subscription.id,
+        success_url="http://127.0.0.1/card",
+        cancel_url="http://127.0.0.1/",
+        idempotency_key=f"test-card-{uuid.uuid4()}",
+    )
+    assert sandbox.pay(session.id).ok
+    saved = stripe.retrieve_checkout_session(session.id)
+    intent = stripe.retrieve_setup_intent(saved.setup_intent_id)
+    stripe.set_default_payment_method(
+        subscription.id, intent.payment_method_id, idempotency_key=f"test-default-{intent.id}"
+    )
+    return intent.payment_method_id

@@ -20,6 +20,7 @@ from tests.helpers_events import (
     outbox,
     payments_of,
     post_applied,
+    replace_card,
     sandbox_events,
     sandbox_get,
 )
@@ -79,15 +80,22 @@ def test_a_failed_renewal_makes_the_gift_past_due_and_tells_the_donor(client, sa
     [email] = outbox("renewal_failed")
     assert email.to == "late@example.org"
     assert email.dedupe_key == f"renewal_failed:{failed['id']}"
+    assert json.loads(email.context)["next_attempt_date"] is not None
     context = json.loads(email.context)
     assert (context["amount"], context["currency"]) == (1000, "USD")
     assert len(payments_of(gift)) == 1
 
-    renewed = sandbox.renew(gift.stripe_subscription_id)
-    post_applied(client, only_event(sandbox, "invoice.paid", renewed["id"]))
+    replace_card(sandbox, gift)
+    sandbox.retry_invoice(failed["id"])
+    post_applied(client, only_event(sandbox, "invoice.paid", failed["id"]))
 
     assert gift.status == GiftStatus.ACTIVE
-    assert len(payments_of(gift)) == 2
+    first, recovered = payments_of(gift)
+    assert (recovered.stripe_id, recovered.recovered, first.recovered) == (
+        failed["id"],
+        True,
+        False,
+    )
 
 
 def test_a_late_failure_for_an_invoice_paid_since_changes_nothing(client, sandbox):

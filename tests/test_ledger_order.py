@@ -30,8 +30,8 @@ def _history(sandbox):
     session = sandbox_get(sandbox, f"/v1/checkout/sessions/{monthly.stripe_checkout_session_id}")
     subscription_id = session["subscription"]
     first_invoice = sandbox_get(sandbox, f"/v1/invoices/{session['invoice']}")
-    sandbox.fail_next_renewal(subscription_id)
     sandbox.renew(subscription_id)
+    sandbox.fail_next_renewal(subscription_id)
     sandbox.renew(subscription_id)
     once_session = sandbox_get(sandbox, f"/v1/checkout/sessions/{once.stripe_checkout_session_id}")
     gateway().create_refund(

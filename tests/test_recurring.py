@@ -18,7 +18,7 @@ from donations.db import db, utcnow
 from donations.enums import ActorKind, AuditAction, GiftStatus, PaymentKind
 from donations.models import AuditLog, Gift, OutboxEmail, Payment, RenewalFailure
 from donations.worker import run_pending
-from tests.factories import csrf_token_from, make_checkout
+from tests.factories import csrf_token_from, form_fields_from, make_checkout
 from tests.helpers_events import sandbox_get
 
 
@@ -80,9 +80,7 @@ def save_card_from_link(client, sandbox, url: str, card="4242424242424242", exp=
     page = client.get(path_of(url))
     assert page.status_code == 200
     assert "Update your card" in page.get_data(as_text=True)
-    opened = client.post(
-        path_of(url), data={"csrf_token": csrf_token_from(page.get_data(as_text=True))}
-    )
+    opened = client.post(path_of(url), data=form_fields_from(page.get_data(as_text=True)))
     assert opened.status_code == 303
     session_id = opened.headers["Location"].rstrip("/").split("/")[-1]
     session = sandbox_get(sandbox, f"/v1/checkout/sessions/{session_id}")
@@ -209,9 +207,7 @@ def test_two_failures_then_stripe_gives_up_end_the_gift_for_non_payment(
     restart = client.get(path_of(context(stopped)["restart_url"]))
     page = restart.get_data(as_text=True)
     assert restart.status_code == 200 and "$10.00 per month" in page
-    started = client.post(
-        path_of(context(stopped)["restart_url"]), data={"csrf_token": csrf_token_from(page)}
-    )
+    started = client.post(path_of(context(stopped)["restart_url"]), data=form_fields_from(page))
     assert started.status_code == 303
     new_gift = db.session.scalar(sa.select(Gift).where(Gift.source == "restart"))
     assert (new_gift.amount, new_gift.frequency, new_gift.donor_id) == (
@@ -234,7 +230,7 @@ def manage(client, gift: Gift, path: str = "", **data):
     if not data:
         return client.get(url)
     form_page = client.get(url if path not in ("resume", "card") else base)
-    data["csrf_token"] = csrf_token_from(form_page.get_data(as_text=True))
+    data |= form_fields_from(form_page.get_data(as_text=True))
     return client.post(url, data=data)
 
 
@@ -380,9 +376,8 @@ def test_the_card_expiring_job_emails_once_per_card(
     subscription = sandbox_get(sandbox, f"/v1/subscriptions/{gift.stripe_subscription_id}")
     soon = gift.current_period_end - timedelta(days=40)
     sandbox.set_card_expiry(subscription["default_payment_method"], soon.month, soon.year)
-    with db.session.begin():
-        db.session.get(Gift, gift.id).card_exp_month = soon.month
-        db.session.get(Gift, gift.id).card_exp_year = soon.year
+    gift.card_exp_month, gift.card_exp_year = soon.month, soon.year
+    db.session.commit()
 
     outputs = [runner.invoke(args=["recurring", "card-expiring"]).output for _ in range(2)]
 
@@ -418,7 +413,7 @@ def test_make_it_monthly_starts_a_linked_monthly_gift(app, client, sandbox, regi
 
     response = client.post(
         "/thanks/monthly",
-        data={"csrf_token": csrf_token_from(page), "session_id": once.stripe_checkout_session_id},
+        data=form_fields_from(page) | {"session_id": once.stripe_checkout_session_id},
     )
 
     assert response.status_code == 303
@@ -441,3 +436,71 @@ def test_a_link_for_another_purpose_or_tampered_is_refused(app, client, sandbox)
         response = client.get(url)
         assert response.status_code == 400, url
         assert re.search("not valid", response.get_data(as_text=True)), url
+
+
+def test_a_cancelled_or_one_time_gift_cannot_be_changed_or_paused(app, client, sandbox):
+    from tests.factories import make_gift
+
+    once = make_gift(frequency="once", status=GiftStatus.PAID)
+    ended = make_gift(
+        once.donor,
+        1000,
+        frequency="monthly",
+        status=GiftStatus.CANCELLED,
+        stripe_subscription_id="sub_ended",
+    )
+    db.session.commit()
+
+    for gift, path, data in [
+        (once, "amount", {"amount": "20", "currency": "USD"}),
+        (ended, "amount", {"amount": "20", "currency": "USD"}),
+        (ended, "pause", {"renewals": "1"}),
+    ]:
+        response = manage(client, gift, path, **data)
+        page = client.get(response.headers["Location"]).get_data(as_text=True)
+        assert "you cannot" in page.lower() or "you can only" in page.lower(), (gift.id, path)
+    db.session.expire_all()
+    assert (db.session.get(Gift, ended.id).amount, db.session.get(Gift, once.id).amount) == (
+        1000,
+        once.amount,
+    )
+    assert emails("gift_changed") == [] and emails("gift_paused") == []
+
+
+def test_a_double_click_on_pause_pauses_once_and_emails_once(
+    app, client, sandbox, registered_webhook
+):
+    gift = paid_monthly(sandbox)
+    base = f"/manage/{links.token(links.MANAGE, gift.donor)}/gifts/{gift.id}/pause"
+    fields = form_fields_from(client.get(base).get_data(as_text=True)) | {"renewals": "1"}
+
+    first, second = client.post(base, data=fields), client.post(base, data=fields)
+    gift = settled(sandbox, gift)
+
+    assert (first.status_code, second.status_code) == (303, 303)
+    assert len(emails("gift_paused", gift)) == 1
+    pauses = db.session.scalars(sa.select(AuditLog).where(AuditLog.action == AuditAction.PAUSE))
+    assert [a.actor_kind for a in pauses] == [ActorKind.DONOR]
+
+
+def test_a_webhook_ahead_of_the_page_leaves_the_same_end_state(
+    app, client, sandbox, registered_webhook
+):
+    """Stripe paused the gift (the page's answer was lost) and its webhook came first: the
+    donor's retry finds the gift paused, and one email went out."""
+    from donations.ledger.rules import pause_resumes_at
+    from donations.payments import gateway
+
+    gift = paid_monthly(sandbox)
+    resumes_at = pause_resumes_at(gift.current_period_end, gift.frequency, 1)
+    gateway().pause_subscription(
+        gift.stripe_subscription_id, resumes_at=int(resumes_at.timestamp()), idempotency_key="lost"
+    )
+    gift = settled(sandbox, gift)
+
+    retry = manage(client, gift, "pause", renewals="1")
+    gift = settled(sandbox, gift)
+
+    assert retry.status_code == 303
+    assert gift.paused_until == resumes_at
+    assert len(emails("gift_paused", gift)) == 1

@@ -10,18 +10,21 @@ acted. Actions flush, never commit: the calling view wraps the call in
 
 from __future__ import annotations
 
+import hashlib
+
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from donations import ledger, outbox
 from donations.audit import Actor, record_audit
-from donations.db import db, utcnow
+from donations.db import db
 from donations.enums import RUNNING_STATUSES, AuditAction, Frequency, GiftStatus, PaymentKind
 from donations.ledger import rules
 from donations.ledger.records import lock_gift
 from donations.models import Gift, Payment
 from donations.money import format_money
 from donations.payments import gateway
+from donations.payments.types import SubscriptionStatus
 
 #: how many renewals a donor may skip with a pause
 PAUSE_CHOICES = (1, 2, 3)
@@ -155,10 +158,12 @@ def resend_receipt(payment: Payment, *, actor: Actor) -> None:
     db.session.flush()
 
 
-def _state_key(gift: Gift) -> str:
-    """The part of an idempotency key that names the gift's state the donor saw: a
-    double click or a retry after a lost answer repeats it, a later change does not."""
-    return f"{gift.id}-{gift.stripe_state_at or 0}"
+def _apply_fresh(gift: Gift, actor: Actor) -> None:
+    """Apply the subscription as Stripe holds it after our change: a call repeated with
+    its idempotency key answers what it answered the first time, which may be older."""
+    ledger.apply_subscription(
+        gateway().retrieve_subscription(gift.stripe_subscription_id), actor=actor
+    )
 
 
 def _running_recurring(gift: Gift, action: str) -> None:
@@ -168,10 +173,11 @@ def _running_recurring(gift: Gift, action: str) -> None:
         raise ActionRefused(f"This gift has ended; you cannot {action} it.")
 
 
-def change_amount(gift: Gift, amount: int, *, actor: Actor) -> Gift:
+def change_amount(gift: Gift, amount: int, *, actor: Actor, intent: str) -> Gift:
     """Charge ``amount`` (same currency) per period from the next renewal on; flushes.
 
     The caller checks the amount against the page's limits; no proration is made.
+    ``intent`` is the one-time value of the page the donor submitted (``IntentForm``).
     """
     _lock(gift)
     _running_recurring(gift, "change")
@@ -181,10 +187,10 @@ def change_amount(gift: Gift, amount: int, *, actor: Actor) -> Gift:
         raise ActionRefused(f"Your gift is already {format_money(amount, gift.currency)}.")
     old = gift.amount
     current = gateway().retrieve_subscription(gift.stripe_subscription_id)
-    subscription = gateway().change_subscription_amount(
-        current, amount=amount, idempotency_key=f"amount-{_state_key(gift)}-{amount}"
+    gateway().change_subscription_amount(
+        current, amount=amount, idempotency_key=f"amount-{gift.id}-{intent}-{amount}"
     )
-    ledger.apply_subscription(subscription, actor=actor)
+    _apply_fresh(gift, actor)
     record_audit(
         actor,
         AuditAction.CHANGE_AMOUNT,
@@ -198,7 +204,7 @@ def change_amount(gift: Gift, amount: int, *, actor: Actor) -> Gift:
     return gift
 
 
-def pause_gift(gift: Gift, renewals: int, *, actor: Actor) -> Gift:
+def pause_gift(gift: Gift, renewals: int, *, actor: Actor, intent: str) -> Gift:
     """Skip the next ``renewals`` renewals (1–3); collection resumes on its own; flushes."""
     _lock(gift)
     _running_recurring(gift, "pause")
@@ -213,12 +219,12 @@ def pause_gift(gift: Gift, renewals: int, *, actor: Actor) -> Gift:
     resumes_at = rules.pause_resumes_at(
         gift.current_period_end, Frequency(gift.frequency), renewals
     )
-    subscription = gateway().pause_subscription(
+    gateway().pause_subscription(
         gift.stripe_subscription_id,
         resumes_at=int(resumes_at.timestamp()),
-        idempotency_key=f"pause-{_state_key(gift)}-{renewals}",
+        idempotency_key=f"pause-{gift.id}-{intent}-{renewals}",
     )
-    ledger.apply_subscription(subscription, actor=actor)
+    _apply_fresh(gift, actor)
     record_audit(
         actor,
         AuditAction.PAUSE,
@@ -231,17 +237,17 @@ def pause_gift(gift: Gift, renewals: int, *, actor: Actor) -> Gift:
     return gift
 
 
-def resume_gift(gift: Gift, *, actor: Actor) -> Gift:
+def resume_gift(gift: Gift, *, actor: Actor, intent: str) -> Gift:
     """End a pause early, or withdraw a cancellation at period end; flushes."""
     _lock(gift)
     _running_recurring(gift, "resume")
     if gift.paused_until is None and not gift.cancel_at_period_end:
         raise ActionRefused("This gift is neither paused nor set to end.")
     was = "a pause" if gift.paused_until is not None else "a cancellation at period end"
-    subscription = gateway().resume_subscription(
-        gift.stripe_subscription_id, idempotency_key=f"resume-{_state_key(gift)}"
+    gateway().resume_subscription(
+        gift.stripe_subscription_id, idempotency_key=f"resume-{gift.id}-{intent}"
     )
-    ledger.apply_subscription(subscription, actor=actor)
+    _apply_fresh(gift, actor)
     record_audit(
         actor,
         AuditAction.RESUME,
@@ -257,22 +263,26 @@ def resume_gift(gift: Gift, *, actor: Actor) -> Gift:
 def open_card_update(gift: Gift, *, success_url: str, cancel_url: str) -> str:
     """Open the hosted page where the donor saves a new card; return its address.
 
-    Nothing changes here until the card is saved (``ledger.apply_setup_session``). The
-    idempotency key names the day, so a double click opens one page.
+    Nothing changes here until the card is saved (``ledger.apply_setup_session``), and
+    no money moves. The idempotency key is derived from the return addresses, whose signed
+    token changes each second: a double click opens one page, a later click a new one.
     """
     if not gift.is_recurring or not gift.stripe_subscription_id:
         raise ActionRefused("Only a monthly or annual gift has a card on file to update.")
     if gift.status not in CARD_UPDATABLE_STATUSES:
         raise ActionRefused(f"This gift has ended ({gift.status}); its card cannot be updated.")
     subscription = gateway().retrieve_subscription(gift.stripe_subscription_id)
+    if subscription.status is SubscriptionStatus.CANCELLED:
+        raise ActionRefused("This gift has ended, so a new card cannot restart it.")
     if not subscription.customer_id:
         raise ActionRefused("This gift has no customer at Stripe to save a card for.")
+    addresses = hashlib.sha256(f"{success_url} {cancel_url}".encode()).hexdigest()[:24]
     session = gateway().create_setup_session(
         gift_id=gift.id,
         customer_id=subscription.customer_id,
         subscription_id=subscription.id,
         success_url=success_url,
         cancel_url=cancel_url,
-        idempotency_key=f"card-{_state_key(gift)}-{gift.card_as_of or 0}-{utcnow().date()}",
+        idempotency_key=f"card-{gift.id}-{addresses}",
     )
     return session.url or ""

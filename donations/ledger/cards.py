@@ -16,7 +16,7 @@ from donations.enums import RUNNING_STATUSES, AuditAction, GiftStatus
 from donations.ledger import rules
 from donations.ledger.changes import update
 from donations.ledger.charges import apply_invoice, invoice_gift
-from donations.ledger.records import find_charge, lock_gift_by
+from donations.ledger.records import find_charge, lock_gift_by, payment_by_stripe_id
 from donations.ledger.subscriptions import apply_subscription
 from donations.models import Gift
 from donations.payments import GatewayError, GatewayUnavailable, gateway
@@ -26,7 +26,9 @@ from donations.payments.types import (
     CheckoutSession,
     CheckoutStatus,
     InvoiceStatus,
+    SetupIntent,
     SetupIntentStatus,
+    SubscriptionStatus,
 )
 
 #: gifts whose subscription can still be charged with a new card
@@ -45,15 +47,19 @@ class CardUpdate:
     payment_error: str | None = None
     #: the card was not saved (the page was left before it completed)
     not_saved: bool = False
+    #: Stripe had already ended the gift's subscription: only starting again helps
+    ended: bool = False
 
 
 def apply_card(gift: Gift, card: Card | None, as_of: int) -> bool:
     """Keep ``card`` as the gift's card on file unless a newer one is; return if it changed."""
     if card is None or not rules.is_newer(as_of, gift.card_as_of):
         return False
-    changed = update(gift, f"gift {gift.id}", **rules.card_fields(card))
+    if rules.card_fields(card) == rules.card_fields_of(gift):
+        return False  # the same card charged again: its time on file stays when it was saved
+    update(gift, f"gift {gift.id}", **rules.card_fields(card))
     gift.card_as_of = as_of
-    return changed
+    return True
 
 
 def apply_charge_card(charge: Charge) -> Gift | None:
@@ -84,8 +90,11 @@ def apply_setup_session(session: CheckoutSession, *, as_of: int) -> CardUpdate:
     """A donor saved a card on a setup-mode Checkout page: it becomes the card on file
     and the subscription's default, and an unpaid renewal is collected with it at once.
 
-    Idempotent: the webhook and the page the donor returns to both call this, and every
-    call to Stripe carries a key derived from the SetupIntent, so the renewal is
+    Idempotent: the webhook and the page the donor returns to both call this (and
+    reconcile may, days later). A card older than the one on file changes nothing; the
+    subscription is read first and its default changed only if it is not this card yet,
+    and its state is applied from that fresh read, never from a replayed answer; paying
+    the open invoice carries a key derived from the SetupIntent, so the renewal is
     collected at most once whichever comes first, or if both run.
     """
     gift = lock_gift_by(session.gift_id)
@@ -96,7 +105,20 @@ def apply_setup_session(session: CheckoutSession, *, as_of: int) -> CardUpdate:
     intent = gateway().retrieve_setup_intent(session.setup_intent_id)
     if intent.status is not SetupIntentStatus.SUCCEEDED or not intent.payment_method_id:
         return CardUpdate(gift, not_saved=True)
-    if apply_card(gift, intent.card, max(as_of, intent.created)):
+    saved_at = max(as_of, intent.created)
+    if not rules.is_newer(saved_at, gift.card_as_of):
+        return CardUpdate(gift, intent.card)  # a newer card is on file already
+    apply_card(gift, intent.card, saved_at)
+    if gift.status not in CHARGEABLE_STATUSES or not gift.stripe_subscription_id:
+        return CardUpdate(gift, intent.card)
+    subscription = gateway().retrieve_subscription(gift.stripe_subscription_id)
+    if subscription.status is SubscriptionStatus.CANCELLED:
+        apply_subscription(subscription)
+        return CardUpdate(gift, intent.card, ended=True)
+    if subscription.default_payment_method_id != intent.payment_method_id:
+        subscription = gateway().set_default_payment_method(
+            subscription.id, intent.payment_method_id, idempotency_key=f"default-card-{intent.id}"
+        )
         record_audit(
             Actor.donor(gift.donor),
             AuditAction.UPDATE_CARD,
@@ -105,32 +127,29 @@ def apply_setup_session(session: CheckoutSession, *, as_of: int) -> CardUpdate:
             if intent.card
             else "card saved",
         )
-    if gift.status not in CHARGEABLE_STATUSES or not gift.stripe_subscription_id:
-        return CardUpdate(gift, intent.card)
-    subscription = gateway().set_default_payment_method(
-        gift.stripe_subscription_id,
-        intent.payment_method_id,
-        idempotency_key=f"default-card-{intent.id}",
-    )
     apply_subscription(subscription, actor=Actor.donor(gift.donor))
-    return _collect_unpaid(gift, subscription.latest_invoice_id, intent.id, intent.card)
+    return _collect_unpaid(gift, subscription.latest_invoice_id, intent)
 
 
-def _collect_unpaid(
-    gift: Gift, invoice_id: str | None, setup_intent_id: str, card: Card | None
-) -> CardUpdate:
+def _collect_unpaid(gift: Gift, invoice_id: str | None, intent: SetupIntent) -> CardUpdate:
     if not invoice_id:
-        return CardUpdate(gift, card)
+        return CardUpdate(gift, intent.card)
     invoice = gateway().retrieve_invoice(invoice_id)
+    if invoice.status is InvoiceStatus.PAID:
+        recovered = payment_by_stripe_id(invoice.id)
+        paid_amount = invoice.amount_paid if recovered and recovered.recovered else None
+        return CardUpdate(gift, intent.card, paid_amount=paid_amount)
     if invoice.status is not InvoiceStatus.OPEN or invoice.amount_due <= 0:
-        return CardUpdate(gift, card)
+        return CardUpdate(gift, intent.card)
     try:
         paid = gateway().pay_invoice(
-            invoice.id, idempotency_key=f"pay-{invoice.id}-{setup_intent_id}"
+            invoice.id,
+            payment_method_id=intent.payment_method_id,
+            idempotency_key=f"pay-{invoice.id}-{intent.id}",
         )
     except GatewayUnavailable:
         raise
     except GatewayError as error:
-        return CardUpdate(gift, card, payment_error=error.message)
+        return CardUpdate(gift, intent.card, payment_error=error.message)
     apply_invoice(paid)
-    return CardUpdate(gift, card, paid_amount=paid.amount_paid)
+    return CardUpdate(gift, intent.card, paid_amount=paid.amount_paid)

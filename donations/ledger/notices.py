@@ -41,12 +41,13 @@ def gift_changed(
 
     An ending is told by state, not by transition, so that events in any order send the
     same email: a paid gift that is cancelled (or set to be) gets one email per
-    cancellation request (Stripe's ``canceled_at``), a lapsed one one "stopped" email.
+    cancellation request (Stripe's ``canceled_at``), a lapsed one one "stopped" email per
+    unpaid invoice (cancelled after being left unpaid, it is not told twice).
     """
     if not gift.is_recurring:
         return
     if gift.paid_at is not None and gift.status == GiftStatus.LAPSED:
-        if emails.queue_gift_notice(gift, "support_stopped", "lapsed"):
+        if emails.queue_gift_notice(gift, "support_stopped", sub.latest_invoice_id or "lapsed"):
             _audit(gift, AuditAction.LAPSE, "Stripe stopped retrying: ended for non-payment")
         return
     ended = gift.status == GiftStatus.CANCELLED

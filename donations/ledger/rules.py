@@ -79,6 +79,7 @@ def card_fields(card: Card) -> dict[str, Any]:
 
 
 def card_fields_of(gift: Gift) -> dict[str, Any]:
+    """The card on file, in the shape ``card_fields`` gives."""
     return {
         "card_brand": gift.card_brand,
         "card_last4": gift.card_last4,

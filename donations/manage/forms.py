@@ -5,6 +5,8 @@ from wtforms import HiddenField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length
 
+from donations.forms import IntentForm
+
 
 class ManageLinkForm(FlaskForm):
     email = StringField(
@@ -31,7 +33,7 @@ class CancelGiftForm(FlaskForm):
     )
 
 
-class ChangeAmountForm(FlaskForm):
+class ChangeAmountForm(IntentForm):
     """A new amount per period, checked against the gift's currency and the page's limits
     by the view (which knows the gift)."""
 
@@ -42,7 +44,7 @@ class ChangeAmountForm(FlaskForm):
     currency = HiddenField()
 
 
-class PauseForm(FlaskForm):
+class PauseForm(IntentForm):
     renewals = RadioField(
         "For how long?",
         choices=[

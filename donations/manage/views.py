@@ -123,7 +123,9 @@ def change(token: str, gift_id: int):
         else:
             return _act(
                 token,
-                lambda: change_amount(gift, amount, actor=Actor.donor(donor)),
+                lambda: change_amount(
+                    gift, amount, actor=Actor.donor(donor), intent=form.intent.data
+                ),
                 "Your gift's new amount applies from your next payment. Thank you!",
             )
     status = 422 if form.errors else 200
@@ -145,7 +147,7 @@ def pause(token: str, gift_id: int):
         renewals = int(form.renewals.data)
         return _act(
             token,
-            lambda: pause_gift(gift, renewals, actor=Actor.donor(donor)),
+            lambda: pause_gift(gift, renewals, actor=Actor.donor(donor), intent=form.intent.data),
             "Your gift is paused. It will start again on its own.",
         )
     status = 422 if form.errors else 200
@@ -159,11 +161,12 @@ def resume(token: str, gift_id: int):
     except links.InvalidLink as error:
         return _invalid(error)
     gift = _donor_gift(donor, gift_id)
-    if not ConfirmForm().validate_on_submit():
+    form = ConfirmForm()
+    if not form.validate_on_submit():
         abort(400)
     return _act(
         token,
-        lambda: resume_gift(gift, actor=Actor.donor(donor)),
+        lambda: resume_gift(gift, actor=Actor.donor(donor), intent=form.intent.data),
         "Your gift continues. Thank you!",
     )
 
@@ -235,4 +238,10 @@ def card_saved(card_token: str):
         current_app.logger.warning("card update %s not applied yet: %s", session.id, error)
         result = ledger.CardUpdate(gift, payment_error=f"{error.message} {NOTHING_CHANGED}")
     db.session.refresh(gift)
-    return render_template("manage/card_saved.html", gift=gift, result=result, token=card_token)
+    return render_template(
+        "manage/card_saved.html",
+        gift=gift,
+        result=result,
+        token=card_token,
+        restart_url=links.restart_url(gift),
+    )

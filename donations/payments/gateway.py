@@ -127,9 +127,11 @@ class PaymentGateway(Protocol):
         """End a pause and withdraw a cancellation at period end."""
         ...
 
-    def pay_invoice(self, invoice_id: str, *, idempotency_key: str) -> Invoice:
-        """Collect an open invoice now; a decline raises ``GatewayError`` with the
-        provider's message for the payer."""
+    def pay_invoice(
+        self, invoice_id: str, *, payment_method_id: str, idempotency_key: str
+    ) -> Invoice:
+        """Collect an open invoice now with this card; a decline raises ``GatewayError``
+        with the provider's message for the payer."""
         ...
 
     def create_webhook_endpoint(self, url: str, idempotency_key: str) -> WebhookEndpoint: ...

@@ -588,10 +588,15 @@ class StripeGateway:
         params = {"pause_collection": "", "cancel_at_period_end": False}
         return self._update_subscription(subscription_id, params, idempotency_key)
 
-    def pay_invoice(self, invoice_id: str, *, idempotency_key: str) -> Invoice:
-        """Try to collect an open invoice now, with the subscription's default card."""
+    def pay_invoice(
+        self, invoice_id: str, *, payment_method_id: str, idempotency_key: str
+    ) -> Invoice:
+        """Try to collect an open invoice now, with this card."""
         invoice = self._call(
-            self._client.invoices.pay, invoice_id, options={"idempotency_key": idempotency_key}
+            self._client.invoices.pay,
+            invoice_id,
+            params={"payment_method": payment_method_id},
+            options={"idempotency_key": idempotency_key},
         )
         return to_invoice(invoice)
 

@@ -20,12 +20,13 @@ from flask_wtf.csrf import generate_csrf
 from donations import ledger, links
 from donations.config import public_url
 from donations.db import commit_or_rollback, db
-from donations.enums import GAVE_STATUSES, Frequency, GiftStatus
+from donations.enums import GAVE_STATUSES, RUNNING_STATUSES, Frequency, GiftStatus
 from donations.forms import ConfirmForm
 from donations.giving import checkout
 from donations.models import Gift
 from donations.money import InvalidAmount, as_input, format_money, to_minor
 from donations.payments import GatewayError, gateway
+from donations.payments.types import CheckoutStatus
 from donations.support import bp, services
 from donations.support.forms import DonationForm
 
@@ -247,6 +248,9 @@ def make_it_monthly():
     amount = _upsell_offer(gift)
     if amount is None:
         abort(409)
+    earlier = _earlier_upsell(gift)
+    if earlier is not None:
+        return earlier
     choice = checkout.GiftChoice(
         frequency=Frequency.MONTHLY,
         amount=amount,
@@ -260,6 +264,28 @@ def make_it_monthly():
     return _checkout_redirect(choice) or _unavailable_page()
 
 
+def _earlier_upsell(gift: Gift):
+    """A second click on "make it monthly?" goes where the first one did: the monthly
+    gift's Checkout page while it is open, or its thank-you page once paid."""
+    monthly = db.session.scalar(
+        sa.select(Gift).where(Gift.upsell_of_gift_id == gift.id).order_by(Gift.id.desc()).limit(1)
+    )
+    if monthly is None or monthly.stripe_checkout_session_id is None:
+        return None
+    if monthly.status in GAVE_STATUSES:
+        return redirect(url_for("support.thank_you", session_id=monthly.stripe_checkout_session_id))
+    if monthly.status != GiftStatus.PENDING:
+        return None
+    db.session.rollback()  # no transaction held across the network call
+    try:
+        session = gateway().retrieve_checkout_session(monthly.stripe_checkout_session_id)
+    except GatewayError:
+        return None
+    if session.status is CheckoutStatus.OPEN and session.url:
+        return redirect(session.url, code=303)
+    return None
+
+
 @bp.route("/restart/<token>", methods=["GET", "POST"])
 def restart(token: str):
     """The "start again" link in a cancelled or stopped email: the same gift, one click."""
@@ -267,6 +293,8 @@ def restart(token: str):
         _, gift = links.read(links.RESTART, token)
     except links.InvalidLink as error:
         return render_template("support/restart.html", error=error), 400
+    if gift.status in RUNNING_STATUSES:
+        return render_template("support/restart.html", gift=gift, running=True)
     form = ConfirmForm()
     if form.validate_on_submit():
         choice = checkout.GiftChoice(

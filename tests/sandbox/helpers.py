@@ -1,8 +1,12 @@
-"""Builders shared by the sandbox tests: Checkout Sessions as the product creates them."""
+"""Builders shared by the sandbox tests: Checkout Sessions as the product creates them, paid
+subscriptions, saved cards, and the sandbox-only routes that stand for time passing."""
 
 import uuid
 
+import requests
 import stripe
+
+DAY = 24 * 3600
 
 
 def monthly_session(interval="month", amount=500, **overrides):
@@ -57,3 +61,53 @@ def one_time_session(amount=2500, **overrides):
     )
     params.update(overrides)
     return stripe.checkout.Session.create(**params)
+
+
+def setup_session(customer, subscription_id="sub_unknown", **overrides):
+    """A setup-mode session saving a new card for a recurring gift, as the product makes it."""
+    params = dict(
+        mode="setup",
+        customer=customer,
+        payment_method_types=["card"],
+        success_url="http://shop.test/card/saved?session_id={CHECKOUT_SESSION_ID}",
+        cancel_url="http://shop.test/manage",
+        metadata={"gift_id": "12", "purpose": "update_card"},
+        client_reference_id="12",
+        locale="auto",
+        setup_intent_data={"metadata": {"gift_id": "12", "subscription_id": subscription_id}},
+        idempotency_key=str(uuid.uuid4()),
+    )
+    params.update(overrides)
+    return stripe.checkout.Session.create(**params)
+
+
+def subscribed(sandbox, amount=500, interval="month", card="4242424242424242", exp="04/30"):
+    """A subscription paid through Checkout; the live ``stripe.Subscription``."""
+    session = monthly_session(interval=interval, amount=amount)
+    assert sandbox.pay(session.id, card=card, exp=exp).status_code == 200
+    return stripe.Subscription.retrieve(stripe.checkout.Session.retrieve(session.id).subscription)
+
+
+def saved_card(sandbox, subscription, card="5555555555554444", exp="09/31"):
+    """A new card saved for the subscription's customer through a setup session; its id."""
+    session = setup_session(subscription.customer, subscription.id)
+    assert sandbox.pay(session.id, card=card, exp=exp).status_code == 200
+    setup_intent_id = stripe.checkout.Session.retrieve(session.id).setup_intent
+    return stripe.SetupIntent.retrieve(setup_intent_id).payment_method
+
+
+def sandbox_post(sandbox, path, **data):
+    """POST to a sandbox-only route (``/_sandbox/...``); the raw response."""
+    return requests.post(sandbox.url + path, data=data)
+
+
+def retry(sandbox, invoice_id):
+    """Stripe's next automatic retry of an open invoice, now; the invoice."""
+    response = sandbox_post(sandbox, f"/_sandbox/invoices/{invoice_id}/retry")
+    response.raise_for_status()
+    return response.json()
+
+
+def near(timestamp, expected, slack=30):
+    """A unix timestamp within ``slack`` seconds of ``expected``."""
+    return timestamp is not None and abs(timestamp - expected) <= slack

@@ -13,7 +13,14 @@ import requests
 
 from sandbox.spec import SPEC
 
-from .helpers import monthly_session, one_time_session
+from .helpers import (
+    monthly_session,
+    one_time_session,
+    retry,
+    sandbox_post,
+    setup_session,
+    subscribed,
+)
 
 KINDS = (
     "checkout.session",
@@ -28,6 +35,7 @@ KINDS = (
     "line_item",
     "charge",
     "refund",
+    "setup_intent",
     "event",
     "webhook_endpoint",
     "dispute",
@@ -123,27 +131,112 @@ def answers(sandbox, api):
     product_id = subscription["items"]["data"][0]["price"]["product"]
     sandbox.renew(subscription["id"])
     renewed = _get(sandbox, f"/v1/subscriptions/{subscription['id']}")
-    events = _get(sandbox, "/v1/events", limit=100)["data"]
+    recurring = _recurring_answers(sandbox, api)
+    events = _every_event(sandbox)
     return {
         "checkout.session": [
             monthly_json,
             once_json,
             _get(sandbox, "/v1/checkout/sessions", limit=100)["data"][0],
+            *recurring["checkout.session"],
         ],
         "price": [_get(sandbox, f"/v1/prices/{price_id}")],
         "product": [_get(sandbox, f"/v1/products/{product_id}")],
         "customer": [_get(sandbox, f"/v1/customers/{monthly_json['customer']}")],
-        "payment_intent": [pi, _get(sandbox, f"/v1/payment_intents/{invoice['payment_intent']}")],
-        "payment_method": [_get(sandbox, f"/v1/payment_methods/{pi['payment_method']}")],
-        "subscription": [subscription, renewed],
+        "payment_intent": [
+            pi,
+            _get(sandbox, f"/v1/payment_intents/{invoice['payment_intent']}"),
+            *recurring["payment_intent"],
+        ],
+        "payment_method": [
+            _get(sandbox, f"/v1/payment_methods/{pi['payment_method']}"),
+            *recurring["payment_method"],
+        ],
+        "subscription": [subscription, renewed, *recurring["subscription"]],
         "subscription_item": subscription["items"]["data"],
-        "invoice": [invoice] + _get(sandbox, "/v1/invoices", limit=100)["data"],
+        "invoice": [invoice, *_get(sandbox, "/v1/invoices", limit=100)["data"]],
         "line_item": invoice["lines"]["data"],
-        "charge": [_get(sandbox, f"/v1/charges/{charge_id}")],
+        "charge": [_get(sandbox, f"/v1/charges/{charge_id}"), *recurring["charge"]],
+        "setup_intent": recurring["setup_intent"],
         "refund": [_get(sandbox, f"/v1/refunds/{refund.id}")],
         "event": events,
         "webhook_endpoint": [_get(sandbox, f"/v1/webhook_endpoints/{created['id']}"), created],
         "dispute": [dispute],
+    }
+
+
+def _every_event(sandbox):
+    page = _get(sandbox, "/v1/events", limit=100)
+    events = page["data"]
+    while page["has_more"]:
+        page = _get(sandbox, "/v1/events", limit=100, starting_after=events[-1]["id"])
+        events += page["data"]
+    return events
+
+
+def _recurring_answers(sandbox, api):
+    """A recurring gift's later life: a card saved in setup mode (and one declined), a failed
+    renewal and retry, a price change, a pause with a voided renewal, an expiry update, a
+    cancellation at period end and one for non-payment."""
+    sub = subscribed(sandbox)
+    declined = setup_session(sub.customer, sub.id)
+    sandbox.pay(declined.id, card="4000000000000002")
+    saved = setup_session(sub.customer, sub.id)
+    sandbox.pay(saved.id, card="5555555555554444", exp="09/31")
+    abandoned = setup_session(sub.customer, sub.id)
+    api.checkout.Session.expire(abandoned.id)
+    saved_json = _get(sandbox, f"/v1/checkout/sessions/{saved.id}")
+    new_card = _get(
+        sandbox, f"/v1/setup_intents/{saved_json['setup_intent']}", **{"expand[]": "payment_method"}
+    )["payment_method"]
+    sandbox_post(sandbox, f"/_sandbox/subscriptions/{sub.id}/fail_next_renewal")
+    failed = sandbox.renew(sub.id)
+    retry(sandbox, failed["id"])
+    failed_json = _get(sandbox, f"/v1/invoices/{failed['id']}")
+    item = sub["items"].data[0]
+    api.Subscription.modify(
+        sub.id,
+        default_payment_method=new_card["id"],
+        items=[
+            {
+                "id": item.id,
+                "price_data": {
+                    "currency": "usd",
+                    "product": item.price.product,
+                    "unit_amount": 800,
+                    "recurring": {"interval": "month"},
+                },
+            }
+        ],
+        proration_behavior="none",
+        pause_collection={"behavior": "void", "resumes_at": sub.current_period_end + 40 * 86400},
+    )
+    sandbox.renew(sub.id)
+    sandbox_post(
+        sandbox, f"/_sandbox/payment_methods/{new_card['id']}/expiry", exp_month=1, exp_year=2035
+    )
+    paused = _get(sandbox, f"/v1/subscriptions/{sub.id}")
+    api.Subscription.modify(sub.id, pause_collection="", cancel_at_period_end=True)
+    ending = _get(sandbox, f"/v1/subscriptions/{sub.id}", **{"expand[]": "default_payment_method"})
+    other = subscribed(sandbox)
+    sandbox_post(sandbox, f"/_sandbox/subscriptions/{other.id}/fail_next_renewal")
+    sandbox.renew(other.id)
+    lapsed = sandbox_post(sandbox, f"/_sandbox/subscriptions/{other.id}/give_up").json()
+    return {
+        "checkout.session": [
+            _get(sandbox, f"/v1/checkout/sessions/{session.id}")
+            for session in (declined, saved, abandoned)
+        ],
+        "setup_intent": [
+            _get(sandbox, f"/v1/setup_intents/{session.setup_intent}")
+            for session in (declined, saved, abandoned)
+        ],
+        "payment_method": [new_card],
+        "subscription": [paused, ending, lapsed],
+        "charge": [_get(sandbox, f"/v1/charges/{failed_json['charge']}")],
+        "payment_intent": [
+            _get(sandbox, f"/v1/payment_intents/{failed_json['payment_intent']}"),
+        ],
     }
 
 
@@ -155,6 +248,25 @@ def test_every_object_matches_the_spec(answers):
             assert data["object"] == kind
             found.extend(check_object(data, SPEC.schemas[kind], f"{kind}[{index}]"))
     assert not found, "\n".join(found)
+
+
+def test_the_answers_hold_the_recurring_fields_set(answers):
+    """The contract above is checked on values, not only on nulls."""
+    intents = {intent["status"] for intent in answers["setup_intent"]}
+    assert intents == {"requires_payment_method", "succeeded", "canceled"}
+    assert {s["mode"] for s in answers["checkout.session"]} == {"payment", "subscription", "setup"}
+    paused, ending, lapsed = answers["subscription"][-3:]
+    assert paused["pause_collection"]["behavior"] == "void"
+    assert ending["default_payment_method"]["card"]["exp_year"] == 2035
+    assert ending["cancellation_details"]["reason"] == "cancellation_requested"
+    assert lapsed["cancellation_details"]["reason"] == "payment_failed"
+    invoices = {invoice["id"]: invoice for invoice in answers["invoice"]}.values()
+    assert {invoice["status"] for invoice in invoices} == {"paid", "open", "void"}
+    retried = [invoice for invoice in invoices if invoice["attempt_count"] == 2]
+    assert retried and isinstance(retried[0]["next_payment_attempt"], int)
+    assert all(invoice["hosted_invoice_url"] for invoice in invoices)
+    assert answers["charge"][-1]["status"] == "failed"
+    assert answers["payment_intent"][-1]["last_payment_error"]["code"] == "card_declined"
 
 
 def test_no_deleted_field_on_live_objects(answers):
@@ -185,6 +297,17 @@ def test_events_carry_full_objects_in_acacia_shapes(answers):
         "charge.refunded",
         "charge.dispute.created",
         "customer.subscription.updated",
+        "customer.subscription.deleted",
+        "setup_intent.created",
+        "setup_intent.setup_failed",
+        "setup_intent.succeeded",
+        "setup_intent.canceled",
+        "payment_method.attached",
+        "payment_method.automatically_updated",
+        "charge.failed",
+        "payment_intent.payment_failed",
+        "invoice.payment_failed",
+        "invoice.voided",
     } <= types
     assert not found, "\n".join(found)
 

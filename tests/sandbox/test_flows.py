@@ -7,7 +7,7 @@ import pytest
 import requests
 import stripe
 
-from .helpers import monthly_session, one_time_session
+from .helpers import monthly_session, one_time_session, saved_card
 
 
 def test_startup_is_fast(stripe_sandbox):
@@ -257,7 +257,7 @@ def test_list_filters_and_pagination(sandbox, api):
     assert stripe.Refund.list(created={"gte": future}, limit=100).data == []
 
 
-def test_failed_renewal_then_recovery(sandbox, api, receiver):
+def test_a_failed_renewal_fails_again_until_the_card_is_replaced(sandbox, api, receiver):
     session = monthly_session(interval="year", amount=6000)
     sandbox.pay(session.id)
     sub_id = stripe.checkout.Session.retrieve(session.id).subscription
@@ -271,6 +271,10 @@ def test_failed_renewal_then_recovery(sandbox, api, receiver):
     assert updates[-1].data.object.status == "past_due"
     assert updates[-1].data.previous_attributes["status"] == "active"
 
+    assert sandbox.renew(sub_id)["status"] == "open"
+    stripe.Subscription.modify(
+        sub_id, default_payment_method=saved_card(sandbox, stripe.Subscription.retrieve(sub_id))
+    )
     recovered = sandbox.renew(sub_id)
     assert recovered["status"] == "paid"
     assert stripe.Subscription.retrieve(sub_id).status == "active"
