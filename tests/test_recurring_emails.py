@@ -178,7 +178,7 @@ def test_a_cancellation_at_period_end_says_when_the_gift_stops(app):
     for body in (text, html):
         assert "Your gift continues until 5 April 2027 and will not renew." in body
         assert "keep your gift going from your gifts page before 5 April 2027" in body
-        assert "Your last payment" not in body
+        assert "Your last payment was $10.00 on 3 March 2027." in body
     assert RESTART_URL in text and f'href="{RESTART_URL}"' in html
     assert ">Keep my gift going</a>" in html
 
