@@ -72,6 +72,11 @@ DEFAULT_PRESETS = {
     Frequency.ANNUAL: "25,50,100,250",
 }
 
+#: card fees to estimate "cover the fees" from, per currency (suffix ""= any other):
+#: a percentage of the amount plus a fixed part in major units, as Stripe's standard
+#: pricing and the sandbox's fee model
+FEE_MODEL = (("", "2.9", "0.30"), ("_EUR", "1.5", "0.25"), ("_GBP", "1.5", "0.20"))
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("DONATIONS_ENV", "development", key="ENV_NAME"),
     Setting("SECRET_KEY", DEV_SECRET_KEY, readme="a development value"),
@@ -83,6 +88,17 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("PUBLIC_URL", "", readme="(the request's host; `http://localhost:5000` outside one)"),
     Setting("ORGANIZATION_NAME", "The Daily Example"),
+    Setting(
+        "ORGANIZATION_LEGAL_NAME",
+        lambda earlier: earlier["ORGANIZATION_NAME"],
+        readme="`ORGANIZATION_NAME`",
+    ),
+    Setting("ORGANIZATION_ADDRESS", ""),
+    Setting("ORGANIZATION_TAX_ID", ""),
+    Setting(
+        "RECEIPT_STATEMENT",
+        "No goods or services were provided in exchange for this contribution.",
+    ),
     Setting("PRIVACY_POLICY_URL", "/privacy"),
     Setting("PAYMENT_GATEWAY", "stripe"),
     Setting("STRIPE_SECRET_KEY", "sk_test_sandbox"),
@@ -97,6 +113,11 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("MIN_AMOUNT", "2.00"),
     Setting("MAX_AMOUNT", "10000"),
+    *(
+        Setting(f"{name}{suffix}", value)
+        for suffix, percent, fixed in FEE_MODEL
+        for name, value in (("FEE_PERCENT", percent), ("FEE_FIXED", fixed))
+    ),
     Setting("SMTP_HOST", "127.0.0.1"),
     Setting("SMTP_PORT", "8025", int),
     Setting("SMTP_USERNAME", ""),
@@ -132,7 +153,7 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 #: settings with a per-currency variant (``MIN_AMOUNT_EUR=1.50``), read only when set
-PER_CURRENCY = ("MIN_AMOUNT", "MAX_AMOUNT")
+PER_CURRENCY = ("MIN_AMOUNT", "MAX_AMOUNT", "FEE_PERCENT", "FEE_FIXED")
 
 #: Flask settings that are not configurable
 FIXED = {

@@ -52,8 +52,27 @@ class Collection(enum.StrEnum):
 
 
 class PaymentKind(enum.StrEnum):
-    CHARGE = "charge"
-    REFUND = "refund"
+    """A money movement in the ledger; the sign of its amount is the direction."""
+
+    CHARGE = "charge"  #: money in from the donor
+    REFUND = "refund"  #: money back to the donor (negative)
+    DISPUTE = "dispute"  #: money the bank withdrew for a dispute (negative)
+    DISPUTE_REVERSAL = "dispute_reversal"  #: money reinstated after a dispute was won
+
+
+class TributeKind(enum.StrEnum):
+    """A gift dedicated to someone."""
+
+    HONOUR = "honour"  #: in honour of
+    MEMORY = "memory"  #: in memory of
+
+
+class DisputeState(enum.StrEnum):
+    """Where a dispute stands, as the ledger keeps it."""
+
+    OPEN = "open"  #: needs a response or is under review: the money is withdrawn
+    WON = "won"  #: the money came back
+    LOST = "lost"  #: the money stays with the cardholder
 
 
 class OutboxStatus(enum.StrEnum):
@@ -89,6 +108,7 @@ class AuditAction(enum.StrEnum):
     CHANGE_AMOUNT = "change_amount"
     UPDATE_CARD = "update_card"
     LAPSE = "lapse"  #: Stripe ended the gift for non-payment
+    STATEMENT = "statement"  #: an annual statement was downloaded or sent
 
 
 class ActorKind(enum.StrEnum):

@@ -53,7 +53,7 @@ ENUM_COLUMNS = [
     for attribute, enum_class, length in [
         (Gift.frequency, Frequency, 10),
         (Gift.status, GiftStatus, 16),
-        (Payment.kind, PaymentKind, 10),
+        (Payment.kind, PaymentKind, 20),
         (OutboxEmail.status, OutboxStatus, 10),
         (Reminder.status, ReminderStatus, 10),
         (Reminder.frequency, Frequency, 10),

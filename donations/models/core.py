@@ -15,9 +15,11 @@ from donations.db import db, enum_type, utcnow
 from donations.enums import (
     RECURRING_FREQUENCIES,
     RUNNING_STATUSES,
+    DisputeState,
     Frequency,
     GiftStatus,
     PaymentKind,
+    TributeKind,
 )
 
 
@@ -86,6 +88,17 @@ class Gift(db.Model):
     card_as_of: Mapped[int | None] = mapped_column(sa.BigInteger)
     #: the one-time gift whose thank-you page offered this monthly gift
     upsell_of_gift_id: Mapped[int | None] = mapped_column(sa.ForeignKey("gifts.id"), index=True)
+    #: the part of ``amount`` the donor added to cover card fees (``amount`` is the total)
+    covered_fee: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: a dedication: "in honour of" or "in memory of" a name, maybe told by email
+    tribute_kind: Mapped[TributeKind | None] = mapped_column(enum_type(TributeKind, length=10))
+    tribute_name: Mapped[str] = mapped_column(sa.String(120), default="", server_default="")
+    tribute_message: Mapped[str] = mapped_column(sa.String(500), default="", server_default="")
+    tribute_notify_email: Mapped[str] = mapped_column(
+        sa.String(320), default="", server_default=""
+    )
+    #: "keep my name private": never named in a published list of supporters
+    anonymous: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     donor: Mapped[Donor] = relationship(back_populates="gifts")
     payments: Mapped[list[Payment]] = relationship(back_populates="gift", order_by="Payment.id")
@@ -141,7 +154,9 @@ class Payment(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     gift_id: Mapped[int] = mapped_column(sa.ForeignKey("gifts.id"))
-    kind: Mapped[PaymentKind] = mapped_column(default=PaymentKind.CHARGE)
+    kind: Mapped[PaymentKind] = mapped_column(
+        enum_type(PaymentKind, length=20), default=PaymentKind.CHARGE
+    )
     amount: Mapped[int]  #: minor units; negative for refunds
     currency: Mapped[str] = mapped_column(sa.String(3))
     stripe_id: Mapped[str] = mapped_column(sa.String(255), unique=True)
@@ -154,11 +169,53 @@ class Payment(db.Model):
     disputed: Mapped[bool] = mapped_column(default=False)
     #: a renewal paid after it had failed: money dunning won back
     recovered: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    #: Stripe's fee for this movement (positive, minor units; a refund's or dispute's own
+    #: fee, or a fee returned as negative) and the net effect on the balance; None until
+    #: the balance transaction is read
+    fee: Mapped[int | None]
+    net: Mapped[int | None]
+    stripe_balance_transaction_id: Mapped[str | None] = mapped_column(sa.String(255))
+    #: charges only: "<year>-<number>", unique and gap-free per calendar year
+    receipt_number: Mapped[str | None] = mapped_column(sa.String(20), unique=True)
     #: when the money moved, per Stripe
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     gift: Mapped[Gift] = relationship(back_populates="payments")
+
+
+class Dispute(db.Model):
+    """A cardholder's dispute of a charge, as it stands now; its money movements (the
+    withdrawal and, if won, the reinstatement) are ``Payment`` rows of their own."""
+
+    __tablename__ = "disputes"
+    __table_args__ = (sa.Index("ix_disputes_state", "state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stripe_id: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    gift_id: Mapped[int] = mapped_column(sa.ForeignKey("gifts.id"), index=True)
+    payment_id: Mapped[int] = mapped_column(sa.ForeignKey("payments.id"), index=True)
+    state: Mapped[DisputeState] = mapped_column(enum_type(DisputeState, length=10))
+    amount: Mapped[int]
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    reason: Mapped[str] = mapped_column(sa.String(64), default="")
+    #: when the newsroom must have answered the bank
+    respond_by: Mapped[datetime | None]
+    opened_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    #: Stripe's time of the newest dispute state applied, so a late event loses
+    stripe_state_at: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+
+class ReceiptCounter(db.Model):
+    """The last receipt number given in a year. Taking the next one updates this row in
+    the payment's own transaction, so numbers are gap-free: a rolled-back payment gives
+    its number back, and concurrent payments queue on the row lock."""
+
+    __tablename__ = "receipt_counters"
+
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(default=0)
 
 
 class RenewalFailure(db.Model):
