@@ -40,6 +40,7 @@ def create_app(config: dict | None = None) -> Flask:
         remind,
         security,
         staff,
+        statements,
         support,
         templating,
         webhooks,
@@ -62,4 +63,5 @@ def create_app(config: dict | None = None) -> Flask:
     ledger.init_app(app)
     worker.init_app(app)
     recurring.init_app(app)
+    statements.init_app(app)
     return app

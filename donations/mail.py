@@ -4,7 +4,8 @@ Every email is three templates under ``templates/email/``: ``<name>.subject.txt`
 line), ``<name>.txt`` (plain text) and ``<name>.html``, rendered with the same context
 plus the app's Jinja globals (``organization_name``, ``privacy_policy_url``, ...) and
 ``public_url``. The result is a ``multipart/alternative`` message, so every reader gets a
-readable version whatever their mail client.
+readable version whatever their mail client; with attachments (an annual statement's PDF)
+that pair is the first part of a ``multipart/mixed`` message and each file follows it.
 
 ``SmtpSender`` opens one SMTP connection and reuses it for a whole batch: connecting (and
 TLS) costs far more than a message, and mail servers throttle clients that reconnect often.
@@ -16,11 +17,15 @@ import functools
 import secrets
 import smtplib
 import ssl
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from email import encoders
 from email.charset import QP, Charset
 from email.header import Header
 from email.headerregistry import Address
 from email.message import Message
+from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.policy import Compat32
@@ -56,6 +61,15 @@ WIRE = WirePolicy(linesep="\r\n", max_line_length=998)
 CONNECTION_ERRORS = (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError)
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with an email: ``Attachment("statement-2025.pdf", pdf, "application/pdf")``."""
+
+    filename: str
+    content: bytes
+    mime_type: str = "application/octet-stream"
+
+
 def render_email(
     name: str,
     context: dict[str, Any],
@@ -63,11 +77,13 @@ def render_email(
     to: str,
     headers: dict[str, str] | None = None,
     message_id: str | None = None,
+    attachments: Sequence[Attachment] = (),
 ) -> Message:
     """Render ``templates/email/<name>.*`` with ``context`` into a message to ``to``.
 
     ``headers`` are added as given (e.g. ``List-Unsubscribe``); ``message_id`` (without
     angle brackets) makes the Message-ID stable across retries so receivers can de-duplicate.
+    ``attachments`` are sent after the text and HTML versions.
     Raises ``jinja2.TemplateNotFound`` if one of the three templates is missing.
 
     The message is built with the ``email.mime`` classes (compat32 policy): the modern
@@ -80,7 +96,10 @@ def render_email(
     html = render_template(f"email/{name}.html", **values)
 
     display_name, address = _parse_sender(current_app.config["MAIL_FROM"])
-    message = MIMEMultipart("alternative")
+    body = MIMEMultipart("alternative")
+    body.attach(MIMEText(text, "plain", UTF8_QP))
+    body.attach(MIMEText(html, "html", UTF8_QP))
+    message = _with_attachments(body, attachments) if attachments else body
     message["Subject"] = subject if subject.isascii() else Header(subject, "utf-8").encode()
     message["From"] = formataddr((display_name, address), charset="utf-8")
     message["To"] = to
@@ -88,8 +107,25 @@ def render_email(
     message["Message-ID"] = f"<{message_id or secrets.token_hex(12)}@{_domain_of(address)}>"
     for header, value in (headers or {}).items():
         message[header] = value
-    message.attach(MIMEText(text, "plain", UTF8_QP))
-    message.attach(MIMEText(html, "html", UTF8_QP))
+    return message
+
+
+def _with_attachments(body: Message, attachments: Sequence[Attachment]) -> Message:
+    """``multipart/mixed``: the readable body first, then each file (base64)."""
+    message = MIMEMultipart("mixed")
+    message.attach(body)
+    for attachment in attachments:
+        maintype, _, subtype = attachment.mime_type.partition("/")
+        part = MIMEBase(maintype, subtype)
+        part.set_payload(attachment.content)
+        encoders.encode_base64(part)
+        filename = attachment.filename
+        part.add_header(
+            "Content-Disposition",
+            "attachment",
+            filename=filename if filename.isascii() else ("utf-8", "", filename),
+        )
+        message.attach(part)
     return message
 
 

@@ -69,4 +69,9 @@ def init_app(app: Flask) -> None:
         gift_status_labels=GIFT_STATUS_LABELS,
         organization_name=app.config["ORGANIZATION_NAME"],
         privacy_policy_url=app.config["PRIVACY_POLICY_URL"],
+        #: what a tax receipt names: who received the gift, where, under which number
+        organization_legal_name=app.config["ORGANIZATION_LEGAL_NAME"],
+        organization_address=app.config["ORGANIZATION_ADDRESS"],
+        organization_tax_id=app.config["ORGANIZATION_TAX_ID"],
+        receipt_statement=app.config["RECEIPT_STATEMENT"],
     )

@@ -37,10 +37,19 @@ from flask import Flask, current_app
 
 from donations.db import commit_or_rollback, db, utcnow
 from donations.enums import OutboxStatus, ReminderStatus
-from donations.mail import CONNECTION_ERRORS, SmtpSender, describe, is_permanent, render_email
+from donations.mail import (
+    CONNECTION_ERRORS,
+    Attachment,
+    SmtpSender,
+    describe,
+    is_permanent,
+    render_email,
+)
 from donations.models import OutboxEmail, Reminder
 from donations.recurring.services import CARD_EXPIRING, claim_daily, remind_expiring_cards
 from donations.remind import services as reminders
+from donations.statements.services import EMAIL_TEMPLATE as STATEMENT_EMAIL
+from donations.statements.services import statement_attachments
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +57,11 @@ SEND_ERRORS = (smtplib.SMTPException, OSError)
 #: each queue's statuses (both have SENDING, SENT and FAILED) and a waiting row's status
 STATUSES = {OutboxEmail: OutboxStatus, Reminder: ReminderStatus}
 WAITING = {OutboxEmail: OutboxStatus.PENDING, Reminder: ReminderStatus.SCHEDULED}
+#: files an outbox email carries, built from its context when it is sent (so each worker
+#: draws the annual statements of the batch it claimed); one that fails fails the email
+ATTACHMENTS: dict[str, Callable[[dict], list[Attachment]]] = {
+    STATEMENT_EMAIL: statement_attachments,
+}
 
 
 @dataclass
@@ -166,11 +180,18 @@ def _job(row, build: Callable[[], Message]) -> Job:
 
 def _outbox_message(email: OutboxEmail) -> Message:
     stamp = int(email.created_at.timestamp()) if email.created_at else 0
+    context = json.loads(email.context or "{}")
+    attachments: list[Attachment] = []
+    build_attachments = ATTACHMENTS.get(email.template)
+    if build_attachments:
+        attachments = build_attachments(context)
+        db.session.rollback()  # end the reads' transaction: none stays open during SMTP
     return render_email(
         email.template,
-        json.loads(email.context or "{}"),
+        context,
         to=email.to,
         message_id=f"outbox-{email.id}.{stamp}",
+        attachments=attachments,
     )
 
 

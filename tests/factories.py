@@ -221,3 +221,74 @@ def make_outbox_email(
         **fields,
     )
     return _added(email)
+
+
+# the money records' factories (fees, disputes): appended, so their imports are here
+from donations.enums import DisputeState  # noqa: E402
+from donations.models import Dispute  # noqa: E402
+
+#: how Stripe's ids of each kind of movement begin
+MOVEMENT_ID_PREFIXES = {
+    PaymentKind.CHARGE: "pi_move",
+    PaymentKind.REFUND: "re_move",
+    PaymentKind.DISPUTE: "dp_move",
+    PaymentKind.DISPUTE_REVERSAL: "dp_move",
+}
+
+
+def make_movement(
+    gift: Gift,
+    kind: PaymentKind,
+    amount: int,
+    when: str | datetime,
+    *,
+    fee: int | None = None,
+    **fields,
+) -> Payment:
+    """A money movement of ``kind`` and signed ``amount`` on ``gift``, with Stripe's ``fee``
+    (net = amount − fee) or, with ``fee=None``, a fee not known yet (no net either)."""
+    number = next(_numbers)
+    fields.setdefault("stripe_id", f"{MOVEMENT_ID_PREFIXES[kind]}{number}")
+    if kind == PaymentKind.CHARGE:
+        fields.setdefault("stripe_payment_intent_id", fields["stripe_id"])
+        fields.setdefault("receipt_number", f"{at(when).year}-{number:06d}")
+    payment = Payment(
+        gift=gift,
+        kind=kind,
+        amount=amount,
+        currency=gift.currency,
+        fee=fee,
+        net=None if fee is None else amount - fee,
+        stripe_balance_transaction_id=None if fee is None else f"txn_move{number}",
+        created_at=at(when),
+        **fields,
+    )
+    return _added(payment)
+
+
+def make_dispute(
+    charge: Payment,
+    state: DisputeState = DisputeState.OPEN,
+    opened: str | datetime = "2025-06-01 10:00",
+    *,
+    respond_by: str | datetime | None = "2025-06-20 23:59",
+    **fields,
+) -> Dispute:
+    """A dispute of all of ``charge`` (its movements are made apart with ``make_movement``);
+    flags the charge and its gift as disputed, as the ledger does."""
+    charge.disputed = True
+    charge.gift.disputed = True
+    fields.setdefault("amount", charge.amount)
+    dispute = Dispute(
+        stripe_id=f"dp_test{next(_numbers)}",
+        gift_id=charge.gift_id,
+        payment_id=charge.id,
+        state=state,
+        currency=charge.currency,
+        reason=fields.pop("reason", "fraudulent"),
+        respond_by=at(respond_by) if respond_by else None,
+        opened_at=at(opened),
+        closed_at=None if state == DisputeState.OPEN else at(opened),
+        **fields,
+    )
+    return _added(dispute)

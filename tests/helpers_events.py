@@ -18,7 +18,15 @@ import sqlalchemy as sa
 from flask import current_app
 
 from donations.db import db
-from donations.models import Gift, OutboxEmail, Payment, StripeEvent
+from donations.models import (
+    Dispute,
+    Gift,
+    OutboxEmail,
+    Payment,
+    ReceiptCounter,
+    RenewalFailure,
+    StripeEvent,
+)
 from tests.factories import make_checkout
 
 
@@ -178,6 +186,8 @@ def ledger_snapshot() -> dict[str, Any]:
 def reset_ledger(gifts: list[dict[str, Any]]) -> None:
     """Forget everything the ledger recorded and put gifts back as they were saved."""
     db.session.execute(sa.delete(OutboxEmail))
+    for model in (Dispute, RenewalFailure, ReceiptCounter):
+        db.session.execute(sa.delete(model))
     db.session.execute(sa.update(Payment).values(refunded_payment_id=None))
     db.session.execute(sa.delete(Payment))
     db.session.execute(sa.delete(StripeEvent))

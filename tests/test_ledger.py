@@ -259,7 +259,11 @@ def test_a_paid_checkout_is_recorded_alike_by_the_webhook_and_the_thank_you_page
             (payment.kind, payment.amount, payment.currency, payment.stripe_charge_id),
             (payment.stripe_invoice_id, payment.reason, payment.disputed),
             (receipt.to == gift.donor.email, receipt.status, receipt.dedupe_key.split(":")[0]),
-            {k: v for k, v in context.items() if k not in ("gift_id", "payment_reference")}
+            {
+                key: value
+                for key, value in context.items()
+                if key not in ("gift_id", "payment_reference", "receipt_number")
+            }
             | {"donor_email": None},
         )
 

@@ -76,6 +76,7 @@ def test_the_same_events_in_any_order_give_the_same_ledger(client, sandbox):
             (once.id, "refund", -1500),
             (monthly.id, "charge", 1000),
             (monthly.id, "charge", 1000),
+            (monthly.id, "dispute", -1000),
         ]
     )
     templates = sorted(e[1] for e in snapshots[0]["emails"])

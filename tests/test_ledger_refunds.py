@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from donations import ledger
 from donations.db import db
-from donations.enums import GiftStatus
+from donations.enums import GiftStatus, PaymentKind
 from donations.mail import render_email
 from donations.payments import gateway
 from donations.payments.types import RefundStatus
@@ -90,7 +90,7 @@ def test_a_refunded_renewal_arriving_first_records_its_invoice_then_the_refund(c
     assert gift.status == GiftStatus.ACTIVE
 
 
-def test_a_dispute_flags_the_payment_and_the_gift(client, sandbox):
+def test_a_dispute_flags_the_payment_and_the_gift_and_withdraws_its_money(client, sandbox):
     gift = give_and_pay(sandbox, amount=2500)
     post_applied(client, only_event(sandbox, "checkout.session.completed"))
     pi = sandbox_get(sandbox, f"/v1/payment_intents/{gift.stripe_payment_intent_id}")
@@ -101,8 +101,9 @@ def test_a_dispute_flags_the_payment_and_the_gift(client, sandbox):
 
     post_applied(client, only_event(sandbox, "charge.dispute.created"))
 
-    [payment] = payments_of(gift)
+    payment, withdrawal = payments_of(gift)
     assert payment.disputed and gift.disputed and payment.stripe_charge_id == charge_id
+    assert (withdrawal.kind, withdrawal.amount) == (PaymentKind.DISPUTE, -2500)
 
 
 def test_public_functions_and_webhooks_together_record_each_fact_once(client, sandbox):

@@ -87,7 +87,7 @@ def dataset(app):
 
 
 def _periods(item):
-    return {name: (total.net, total.gifts) for name, total in item.periods.items()}
+    return {name: (total.net, total.charges) for name, total in item.periods.items()}
 
 
 def test_period_totals_are_net_of_refunds_per_currency(dataset):

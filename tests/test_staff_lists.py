@@ -123,14 +123,21 @@ def test_search_treats_like_wildcards_as_text(gifts):
     assert _all_pages(GiftFilter(q="_")) == []
 
 
-def test_totals_cover_the_whole_filter_not_just_the_page(gifts):
+def test_totals_count_every_matching_gift_but_add_only_money_received(gifts):
     totals = gift_totals(GiftFilter(frequency=Frequency.ONCE), CURRENCIES)
     once = [g for g in gifts if g.frequency == "once"]
-    expected = sorted(
-        (c, sum(1 for g in once if g.currency == c), sum(g.amount for g in once if g.currency == c))
-        for c in {g.currency for g in once}
-    )
-    assert totals == expected
+    expected = [
+        (
+            c,
+            sum(1 for g in once if g.currency == c),
+            sum(1 for g in once if g.currency == c and g.status == "pending"),
+            sum(g.amount for g in once if g.currency == c and g.status != "pending"),
+        )
+        for c in sorted({g.currency for g in once})
+    ]
+    shown = [(t.currency, t.gifts, t.unpaid.get("pending", 0), t.money.gross) for t in totals]
+    assert shown == expected
+    assert all(t.money.net == t.money.gross for t in totals)  # no refunds, fees unknown
 
 
 def test_list_page_shows_rows_totals_and_next_link(gifts, client):

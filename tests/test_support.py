@@ -243,19 +243,52 @@ def _closed_port() -> str:
 
 
 @pytest.mark.parametrize("stripe_down", ["unreachable", "answers_500"])
-def test_stripe_down_shows_a_message_and_leaves_no_gift(
-    _schema, app_config, failing_stripe, stripe_down
+def test_stripe_down_shows_a_message_and_keeps_the_gift_abandoned_without_a_session(
+    app, client, failing_stripe, stripe_down
 ):
+    from donations.payments.stripe_gateway import StripeGateway
+
     base = _closed_port() if stripe_down == "unreachable" else failing_stripe
-    app = create_app(app_config | {"STRIPE_API_BASE": base})
-    with app.app_context():
-        response = post_donation(app.test_client())
-        html = response.get_data(as_text=True)
-        assert response.status_code == 503
-        assert "the payment service is unavailable" in html.lower()
-        assert "You have not been charged" in html
-        assert gift_count() == 0
-        assert db.session.scalar(sa.select(sa.func.count(Donor.id))) == 0
+    app.extensions["payment_gateway"] = StripeGateway("sk_test_platform", base)
+    response = post_donation(client)
+    html = response.get_data(as_text=True)
+
+    assert response.status_code == 503
+    assert "the payment service is unavailable" in html.lower()
+    assert "You have not been charged" in html
+    gift = db.session.scalar(sa.select(Gift))
+    assert (gift.status, gift.stripe_checkout_session_id) == ("abandoned", None)
+
+
+def test_a_gift_after_an_abandoned_one_gets_an_id_of_its_own(app, client, sandbox):
+    from donations.payments import gateway
+    from donations.payments.stripe_gateway import StripeGateway
+
+    working = gateway()
+    app.extensions["payment_gateway"] = StripeGateway("sk_test_platform", _closed_port())
+    post_donation(client)
+    abandoned = db.session.scalar(sa.select(Gift))
+    app.extensions["payment_gateway"] = working
+    post_donation(client)
+
+    later = db.session.scalar(sa.select(Gift).where(Gift.id != abandoned.id))
+    assert later.id > abandoned.id and later.stripe_checkout_session_id
+    assert abandoned.status == "abandoned"
+
+
+def test_a_retried_checkout_creation_returns_the_same_session(client, sandbox):
+    from donations.giving import checkout
+
+    post_donation(client)
+    gift = db.session.scalar(sa.select(Gift))
+    first = read_session(sandbox, gift.stripe_checkout_session_id)
+    again = checkout.open_checkout(
+        gift,
+        success_url=first["success_url"].removesuffix("?session_id={CHECKOUT_SESSION_ID}"),
+        cancel_url=first["cancel_url"],
+    )
+
+    assert (gift.stripe_checkout_session_id, again) == (first["id"], first["url"])
 
 
 def test_thank_you_page_confirms_a_paid_gift_by_reading_the_session(client, sandbox):

@@ -6,22 +6,28 @@ answer through the ledger (the same idempotent functions the webhooks use, so th
 webhook that follows finds nothing left to do) and writes an audit entry naming who
 acted. Actions flush, never commit: the calling view wraps the call in
 ``commit_or_rollback()``, so a ``GatewayError`` (or anything else) leaves nothing behind.
+
+Staff confirmations carry the page's one-time intent (``donations.forms.IntentForm``): it
+is the Stripe idempotency key and is named in the audit entry, so a double click or a
+repeated confirmation finds the first outcome instead of moving money again.
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
+from datetime import timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from donations import ledger, outbox
 from donations.audit import Actor, record_audit
-from donations.db import db
+from donations.db import db, utcnow
 from donations.enums import RUNNING_STATUSES, AuditAction, Frequency, GiftStatus, PaymentKind
 from donations.ledger import rules
 from donations.ledger.records import lock_gift
-from donations.models import Gift, Payment
+from donations.models import AuditLog, Gift, Payment
 from donations.money import format_money
 from donations.payments import gateway
 from donations.payments.types import SubscriptionStatus
@@ -30,6 +36,11 @@ from donations.payments.types import SubscriptionStatus
 PAUSE_CHOICES = (1, 2, 3)
 #: gifts a new card can help: running, or ended only because Stripe stopped retrying
 CARD_UPDATABLE_STATUSES = (*RUNNING_STATUSES, GiftStatus.LAPSED)
+#: Stripe answers a repeated idempotency key as it did the first time for 24 hours; a
+#: confirmation whose answer was lost is asked again with its key only well inside that
+REPLAY_WINDOW = timedelta(hours=23)
+#: how an audit entry begins when Stripe's answer to a refund never came
+ANSWER_LOST = "Stripe's answer was lost"
 
 
 class ActionRefused(ValueError):
@@ -56,14 +67,39 @@ def remaining_refundable(payment: Payment) -> int:
     return max(payment.amount + int(refunded or 0), 0)
 
 
-def refund_payment(payment: Payment, amount: int | None, *, actor: Actor) -> Payment | None:
-    """Refund ``amount`` minor units of a charge (None: all that remains).
+@dataclass(frozen=True)
+class RefundOutcome:
+    """What a refund confirmation did."""
 
-    Returns the refund row, or None while Stripe still reports the refund as pending (the
-    webhook records it once it succeeds). Raises ``ActionRefused`` or ``GatewayError``;
-    flushes.
-    """
-    _lock(payment.gift)
+    amount: int  #: minor units refunded
+    #: the refund row; None while Stripe reports the refund pending, or when repeated
+    row: Payment | None
+    #: the confirmation had been carried out before: nothing more happened now
+    repeated: bool = False
+
+
+def _confirmation(intent: str) -> str:
+    """How an audit entry names the confirmation page that asked for it."""
+    return f"(confirmation {intent})"
+
+
+def _confirmed_before(gift: Gift, actions: tuple[AuditAction, ...], intent: str) -> list:
+    """The audit entries this confirmation already left on the gift, oldest first."""
+    return list(
+        db.session.scalars(
+            sa.select(AuditLog)
+            .where(
+                AuditLog.gift_id == gift.id,
+                AuditLog.action.in_(actions),
+                AuditLog.detail.contains(_confirmation(intent), autoescape=True),
+            )
+            .order_by(AuditLog.id)
+        )
+    )
+
+
+def _refundable(payment: Payment, amount: int | None) -> int:
+    """``amount`` (None: all that remains) once checked against what remains."""
     remaining = remaining_refundable(payment)
     if remaining <= 0:
         raise ActionRefused("This payment has nothing left to refund.")
@@ -75,12 +111,48 @@ def refund_payment(payment: Payment, amount: int | None, *, actor: Actor) -> Pay
         raise ActionRefused(f"At most {limit} remains to refund on this payment.")
     if not (payment.stripe_charge_id or payment.stripe_payment_intent_id):
         raise ActionRefused("This payment has no Stripe charge to refund.")
+    return amount
+
+
+def _refund_target(payment: Payment) -> dict[str, str | None]:
+    """What Stripe is asked to refund: the PaymentIntent when known (it is recorded with
+    the charge, while the charge id may be filled in later), so a confirmation repeated
+    with its key asks exactly what it asked the first time, as Stripe requires."""
+    if payment.stripe_payment_intent_id:
+        return {"payment_intent_id": payment.stripe_payment_intent_id}
+    return {"charge_id": payment.stripe_charge_id}
+
+
+def refund_payment(
+    payment: Payment, amount: int | None, *, actor: Actor, intent: str
+) -> RefundOutcome:
+    """Refund ``amount`` minor units of a charge (None: all that remains), once per
+    confirmation page (``intent``, the idempotency key's heart).
+
+    A confirmation already carried out answers its first outcome without asking Stripe; one
+    whose answer was lost (``record_lost_refund``) asks again with the same key, so Stripe
+    answers what it did the first time instead of refunding again. Raises
+    ``ActionRefused`` or ``GatewayError``; flushes.
+    """
+    _lock(payment.gift)
+    earlier = _confirmed_before(payment.gift, (AuditAction.REFUND,), intent)
+    done = [entry for entry in earlier if not entry.detail.startswith(ANSWER_LOST)]
+    if done:
+        return RefundOutcome(done[0].amount or 0, None, repeated=True)
+    if earlier:
+        if utcnow() - earlier[0].created_at > REPLAY_WINDOW:
+            raise ActionRefused(
+                "This confirmation is too old to repeat safely. Check the payments below "
+                "for the refund, and start a new one if it is not there."
+            )
+        amount = earlier[0].amount
+    else:
+        amount = _refundable(payment, amount)
     refund = gateway().create_refund(
-        payment_intent_id=payment.stripe_payment_intent_id,
-        charge_id=payment.stripe_charge_id,
+        **_refund_target(payment),
         amount=amount,
         metadata={"gift_id": str(payment.gift_id), "payment_id": str(payment.id)},
-        idempotency_key=f"staff-refund-{payment.id}-{payment.amount - remaining}-{amount}",
+        idempotency_key=f"refund-{payment.id}-{intent}",
     )
     row = _record_refund(refund)
     record_audit(
@@ -91,10 +163,28 @@ def refund_payment(payment: Payment, amount: int | None, *, actor: Actor) -> Pay
         amount=amount,
         currency=payment.currency,
         detail=f"refund {refund.id} of payment {payment.stripe_id}"
-        + ("" if row is not None else f" (refund {refund.status}, not recorded yet)"),
+        + ("" if row is not None else f" (refund {refund.status}, not recorded yet)")
+        + f" {_confirmation(intent)}",
     )
     db.session.flush()
-    return row
+    return RefundOutcome(amount, row)
+
+
+def record_lost_refund(payment: Payment, amount: int, *, actor: Actor, intent: str) -> None:
+    """Note a refund asked of Stripe whose answer never came: it may have been made (its
+    webhook will then record it). Flushes; the caller commits after rolling back the
+    attempt."""
+    record_audit(
+        actor,
+        AuditAction.REFUND,
+        payment.gift,
+        payment_id=payment.id,
+        amount=amount,
+        currency=payment.currency,
+        detail=f"{ANSWER_LOST}: a refund of payment {payment.stripe_id} was asked; its "
+        f"outcome shows once Stripe's event arrives {_confirmation(intent)}",
+    )
+    db.session.flush()
 
 
 def _record_refund(refund) -> Payment | None:
@@ -107,9 +197,18 @@ def _record_refund(refund) -> Payment | None:
     return row or db.session.scalar(sa.select(Payment).where(Payment.stripe_id == refund.id))
 
 
-def cancel_gift(gift: Gift, *, at_period_end: bool, actor: Actor) -> Gift:
-    """Cancel a recurring gift now or at the end of its paid period; flushes."""
+def cancel_gift(
+    gift: Gift, *, at_period_end: bool, actor: Actor, intent: str | None = None
+) -> Gift:
+    """Cancel a recurring gift now or at the end of its paid period; flushes.
+
+    With the confirmation page's ``intent`` (staff), a confirmation already carried out
+    changes nothing more, and Stripe gets the idempotency key ``cancel-<gift>-<intent>``.
+    """
     _lock(gift)
+    actions = (AuditAction.CANCEL, AuditAction.CANCEL_AT_PERIOD_END)
+    if intent is not None and _confirmed_before(gift, actions, intent):
+        return gift
     if not gift.is_recurring or not gift.stripe_subscription_id:
         raise ActionRefused("Only recurring gifts with a subscription can be cancelled.")
     if gift.status not in RUNNING_STATUSES:
@@ -117,7 +216,9 @@ def cancel_gift(gift: Gift, *, at_period_end: bool, actor: Actor) -> Gift:
     if at_period_end and gift.cancel_at_period_end:
         raise ActionRefused("This gift already ends at the end of its period.")
     subscription = gateway().cancel_subscription(
-        gift.stripe_subscription_id, at_period_end=at_period_end
+        gift.stripe_subscription_id,
+        at_period_end=at_period_end,
+        idempotency_key=f"cancel-{gift.id}-{intent}" if intent is not None else None,
     )
     ledger.apply_subscription(subscription, actor=actor)
     when = "at period end" if at_period_end else "now"
@@ -128,24 +229,29 @@ def cancel_gift(gift: Gift, *, at_period_end: bool, actor: Actor) -> Gift:
         amount=gift.amount,
         currency=gift.currency,
         detail=f"subscription {subscription.id} cancelled {when}, "
-        f"subscription {subscription.status}",
+        f"subscription {subscription.status}"
+        + (f" {_confirmation(intent)}" if intent is not None else ""),
     )
     db.session.flush()
     return gift
 
 
-def resend_receipt(payment: Payment, *, actor: Actor) -> None:
-    """Queue the receipt for a charge again (no dedupe: it always sends); flushes."""
+def resend_receipt(payment: Payment, *, actor: Actor, intent: str) -> bool:
+    """Queue the receipt for a charge again, once per confirmation page (the outbox key
+    ``resend:<payment>:<intent>``); False when this confirmation had queued it already.
+    Flushes."""
     if payment.kind != PaymentKind.CHARGE:
         raise ActionRefused("Receipts exist for charges only.")
     gift = payment.gift
-    outbox.enqueue(
+    queued = outbox.enqueue(
         gift.donor.email,
         "receipt",
         ledger.receipt_context(payment),
-        dedupe_key=None,
+        dedupe_key=f"resend:{payment.id}:{intent}",
         gift_id=gift.id,
     )
+    if queued is None:
+        return False
     record_audit(
         actor,
         AuditAction.RESEND_RECEIPT,
@@ -156,6 +262,7 @@ def resend_receipt(payment: Payment, *, actor: Actor) -> None:
         detail=f"receipt for {payment.stripe_id} sent again to {gift.donor.email}",
     )
     db.session.flush()
+    return True
 
 
 def _apply_fresh(gift: Gift, actor: Actor) -> None:

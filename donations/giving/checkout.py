@@ -2,13 +2,13 @@
 
 Two steps with a commit between them, which the caller (the support view) makes: the
 pending gift is committed before the gateway is called, so no database lock is held
-during the network call; if the gateway fails, ``forget_gift`` removes it again.
-Operations flush, never commit.
+during the network call. If the gateway fails, ``abandon_gift`` marks the gift abandoned
+and keeps it: deleting it would let SQLite give its id to a later gift, on which a late
+event for this gift's session would then land. Operations flush, never commit.
 """
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -16,7 +16,7 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from donations.db import db
-from donations.enums import Frequency, GiftStatus
+from donations.enums import Frequency, GiftStatus, TributeKind
 from donations.models import Donor, Gift, Reminder
 from donations.payments import gateway
 from donations.templating import FREQUENCY_LABELS
@@ -27,7 +27,7 @@ class GiftChoice:
     """A validated choice from the support form."""
 
     frequency: Frequency
-    amount: int  #: minor units
+    amount: int  #: minor units, as the reader chose it
     currency: str
     email: str  #: normalised by email-validator
     name: str = ""
@@ -36,6 +36,14 @@ class GiftChoice:
     reminder_token: str = ""
     #: the one-time gift whose thank-you page offered this monthly one
     upsell_of_gift_id: int | None = None
+    #: what the reader added to ``amount`` to cover card fees; the gift charges both
+    covered_fee: int = 0
+    tribute_kind: TributeKind | None = None
+    tribute_name: str = ""
+    tribute_message: str = ""
+    tribute_notify_email: str = ""
+    #: "keep my name private"
+    anonymous: bool = False
 
 
 def find_or_create_donor(email: str, name: str = "") -> Donor:
@@ -60,10 +68,16 @@ def find_or_create_donor(email: str, name: str = "") -> Donor:
 
 
 def create_pending_gift(choice: GiftChoice) -> Gift:
-    """Record the choice as a pending gift of its donor (created if new); flushes."""
+    """Record the choice as a pending gift of its donor (created if new); flushes.
+
+    The gift's amount is what each payment charges: the chosen amount plus any fee the
+    reader covers. A dedication needs a name: without one the gift has none.
+    """
+    dedicated = bool(choice.tribute_name)
     gift = Gift(
         donor=find_or_create_donor(choice.email, choice.name),
-        amount=choice.amount,
+        amount=choice.amount + choice.covered_fee,
+        covered_fee=choice.covered_fee,
         currency=choice.currency,
         frequency=choice.frequency,
         status=GiftStatus.PENDING,
@@ -71,6 +85,11 @@ def create_pending_gift(choice: GiftChoice) -> Gift:
         source_url=choice.source_url[:1000],
         reminder_id=_reminder_id(choice.reminder_token),
         upsell_of_gift_id=choice.upsell_of_gift_id,
+        tribute_kind=choice.tribute_kind if dedicated else None,
+        tribute_name=choice.tribute_name,
+        tribute_message=choice.tribute_message if dedicated else "",
+        tribute_notify_email=choice.tribute_notify_email if dedicated else "",
+        anonymous=choice.anonymous,
     )
     db.session.add(gift)
     db.session.flush()
@@ -80,6 +99,9 @@ def create_pending_gift(choice: GiftChoice) -> Gift:
 def open_checkout(gift: Gift, *, success_url: str, cancel_url: str) -> str:
     """Open the Checkout page for a committed pending gift; return its address.
 
+    The idempotency key is the gift's own (its id and creation time), so a retried
+    creation returns the same session, while a gift that got a reused id (a restored or
+    emptied database) cannot collide with a key Stripe still remembers.
     Raises ``GatewayError`` if the gateway refuses or cannot be reached.
     """
     organization = current_app.config["ORGANIZATION_NAME"]
@@ -92,19 +114,21 @@ def open_checkout(gift: Gift, *, success_url: str, cancel_url: str) -> str:
         customer_email=gift.donor.email,
         success_url=success_url,
         cancel_url=cancel_url,
-        idempotency_key=f"checkout-{uuid.uuid4()}",
+        idempotency_key=checkout_key(gift),
     )
     gift.stripe_checkout_session_id = session.id
     return session.url or ""
 
 
-def forget_gift(gift: Gift) -> None:
-    """Delete a gift whose checkout never opened, and its donor if it has no other gift."""
-    donor = gift.donor
-    db.session.delete(gift)
+def checkout_key(gift: Gift) -> str:
+    return f"checkout-{gift.id}-{gift.created_at:%Y%m%d%H%M%S%f}"
+
+
+def abandon_gift(gift: Gift) -> None:
+    """Mark a gift whose Checkout page never opened as abandoned; flushes. It is kept, so
+    its id is never given to another gift."""
+    gift.status = GiftStatus.ABANDONED
     db.session.flush()
-    if not db.session.scalar(sa.select(Gift.id).where(Gift.donor_id == donor.id).limit(1)):
-        db.session.delete(donor)
 
 
 def _reminder_id(token: str) -> int | None:

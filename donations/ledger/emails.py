@@ -12,13 +12,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 
 from donations import links, outbox
+from donations.config import public_url
 from donations.db import db
-from donations.enums import PaymentKind
+from donations.enums import PaymentKind, StaffRole
 from donations.ledger import rules
 from donations.ledger.changes import note
-from donations.models import Gift, Payment
+from donations.models import Dispute, Gift, Payment, StaffUser
 from donations.payments.types import Invoice
 
 
@@ -38,11 +40,35 @@ def receipt_context(payment: Payment) -> dict[str, Any]:
         currency=payment.currency,
         paid_at=payment.created_at,
         renewal=first_id is not None and payment.id != first_id,
+        receipt_number=payment.receipt_number,
+        refunded=returned_of(payment),
     )
 
 
+def returned_of(charge: Payment) -> int:
+    """What a charge gave back so far (positive): its refunds, and its disputes' money
+    withdrawn and not reinstated."""
+    refunds = sa.select(sa.func.coalesce(sa.func.sum(Payment.amount), 0)).where(
+        Payment.refunded_payment_id == charge.id
+    )
+    disputed = sa.select(sa.func.coalesce(sa.func.sum(Payment.amount), 0)).where(
+        Payment.stripe_id.in_(sa.select(Dispute.stripe_id).where(Dispute.payment_id == charge.id))
+        | Payment.stripe_id.in_(
+            sa.select(Dispute.stripe_id + rules.REINSTATED).where(Dispute.payment_id == charge.id)
+        )
+    )
+    return -(db.session.scalar(refunds) + db.session.scalar(disputed))
+
+
 def queue_receipt(
-    gift: Gift, *, stripe_id: str, amount: int, currency: str, paid_at: datetime, renewal: bool
+    gift: Gift,
+    *,
+    stripe_id: str,
+    amount: int,
+    currency: str,
+    paid_at: datetime,
+    renewal: bool,
+    receipt_number: str | None,
 ) -> None:
     """Queue the receipt for a newly recorded charge (once per charge).
 
@@ -57,8 +83,53 @@ def queue_receipt(
         currency=currency,
         paid_at=paid_at,
         renewal=renewal,
+        receipt_number=receipt_number,
     )
     _queue(gift, "receipt", context, rules.receipt_key(stripe_id), stripe_id)
+
+
+def queue_tribute_notice(gift: Gift) -> None:
+    """Tell the person a gift is dedicated to, once, without the amount."""
+    context = {
+        "tribute_kind": str(gift.tribute_kind) if gift.tribute_kind else "honour",
+        "tribute_name": gift.tribute_name,
+        "tribute_message": gift.tribute_message,
+        "donor_name": "" if gift.anonymous else gift.donor.name,
+        "organization_name": current_app.config["ORGANIZATION_NAME"],
+    }
+    queued = outbox.enqueue(
+        gift.tribute_notify_email,
+        "tribute_notice",
+        context,
+        dedupe_key=rules.tribute_key(gift.id),
+        gift_id=gift.id,
+    )
+    if queued is not None:
+        note(f"gift {gift.id}: tribute notice queued")
+
+
+def queue_dispute_opened(dispute: Dispute, gift: Gift) -> None:
+    """Tell every admin a dispute opened, with its deadline (once per dispute and admin)."""
+    admins = db.session.scalars(
+        sa.select(StaffUser).where(StaffUser.role == StaffRole.ADMIN, StaffUser.active.is_(True))
+    )
+    context = {
+        "gift_id": gift.id,
+        "amount": dispute.amount,
+        "currency": dispute.currency,
+        "reason": dispute.reason,
+        "respond_by": dispute.respond_by.date().isoformat() if dispute.respond_by else None,
+        "staff_url": f"{public_url()}/staff/gifts/{gift.id}",
+    }
+    for admin in admins:
+        outbox.enqueue(
+            admin.email,
+            "dispute_opened",
+            context,
+            dedupe_key=rules.dispute_opened_key(dispute.stripe_id, admin.id),
+            gift_id=gift.id,
+        )
+    note(f"gift {gift.id}: dispute {dispute.stripe_id} reported to the admins")
 
 
 def queue_refund_notice(refund: Payment, charge: Payment) -> None:

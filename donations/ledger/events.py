@@ -15,8 +15,10 @@ from donations.ledger.charges import (
     apply_invoice,
     apply_payment_intent,
 )
+from donations.ledger.disputes import apply_dispute
+from donations.ledger.fees import apply_charge_fee
 from donations.ledger.records import payment_by_stripe_id
-from donations.ledger.refunds import apply_charge_refunded, apply_dispute, record_refund
+from donations.ledger.refunds import apply_charge_refunded, record_refund
 from donations.ledger.subscriptions import refresh_subscription
 from donations.models import Gift
 from donations.payments import gateway
@@ -58,7 +60,9 @@ def apply_event(event: Event) -> Gift | None:
             subscription = _data(event, Subscription)
             return refresh_subscription(subscription.id, subscription, as_of=event.created)
         case EventKind.CHARGE_SUCCEEDED:
-            return apply_charge_card(_data(event, Charge))
+            charge = _data(event, Charge)
+            apply_charge_fee(charge)
+            return apply_charge_card(charge)
         case EventKind.CHARGE_REFUNDED:
             return apply_charge_refunded(_data(event, Charge))
         case EventKind.REFUND_CHANGED:
@@ -67,7 +71,7 @@ def apply_event(event: Event) -> Gift | None:
             record_refund(refund)
             payment = payment_by_stripe_id(refund.id)
             return payment.gift if payment is not None else None
-        case EventKind.DISPUTE_OPENED:
+        case EventKind.DISPUTE_OPENED | EventKind.DISPUTE_CHANGED:
             return apply_dispute(_data(event, Dispute))
         case _:
             return None

@@ -1,6 +1,7 @@
 """Repair what the webhooks missed, by listing Stripe's objects through the gateway.
 
-Checkout Sessions, invoices, charges and refunds created since a date are run through the
+Checkout Sessions, invoices, charges (with their fees), refunds and disputes created
+since a date are run through the
 same idempotent handlers the webhooks use, and every recurring gift still running is
 brought in line with its subscription. What changed is returned as sentences; a second
 run returns none.
@@ -15,8 +16,10 @@ from donations.enums import GiftStatus
 from donations.ledger.cards import apply_charge_card, apply_setup_session
 from donations.ledger.changes import collecting
 from donations.ledger.charges import apply_checkout_session, apply_invoice
+from donations.ledger.disputes import apply_dispute
+from donations.ledger.fees import apply_charge_fee
 from donations.ledger.records import find_charge
-from donations.ledger.refunds import ensure_charge_recorded, flag_disputed, record_refund
+from donations.ledger.refunds import ensure_charge_recorded, record_refund
 from donations.ledger.subscriptions import refresh_subscription
 from donations.models import Gift
 from donations.payments import gateway
@@ -50,12 +53,13 @@ def reconcile(since: int) -> list[str]:
                 continue
             payment = find_charge(charge.id, charge.payment_intent_id)
             if payment is None or payment.stripe_charge_id != charge.id:
-                payment = ensure_charge_recorded(charge.id, charge.payment_intent_id)
-            if payment is not None and charge.disputed:
-                flag_disputed(payment)
+                ensure_charge_recorded(charge.id, charge.payment_intent_id)
+            apply_charge_fee(charge)
             apply_charge_card(charge)
         for refund in stripe.list_refunds(since):
             record_refund(refund)
+        for dispute in stripe.list_disputes(since):
+            apply_dispute(dispute)
         subscription_ids.update(
             db.session.scalars(
                 sa.select(Gift.stripe_subscription_id).where(

@@ -16,7 +16,8 @@ from donations.db import db, dialect_insert, per_dialect, utcnow
 from donations.enums import PaymentKind, ReminderStatus
 from donations.ledger import emails, rules
 from donations.ledger.changes import from_timestamp, note, update
-from donations.models import Gift, Payment, Reminder
+from donations.models import Gift, Payment, ReceiptCounter, Reminder
+from donations.payments.types import BalanceTransaction
 
 
 def lock_gift(*conditions: sa.ColumnElement[bool]) -> Gift | None:
@@ -95,6 +96,7 @@ def record_charge(
     payment_intent_id: str | None = None,
     charge_id: str | None = None,
     recovered: bool = False,
+    balance: BalanceTransaction | None = None,
 ) -> int | None:
     """Record money received for a locked gift, once per provider id; queue its receipt.
 
@@ -102,7 +104,9 @@ def record_charge(
     filled in on the existing row, since some events carry more of them than others).
     The row is written with one ``INSERT … ON CONFLICT (stripe_id) DO NOTHING`` that also
     answers whether the gift had an earlier charge (a renewal): the unique index, not a
-    prior read, is what keeps concurrent duplicates out.
+    prior read, is what keeps concurrent duplicates out. A new charge takes the next
+    receipt number of its year; ``balance`` (the charge's balance transaction, when the
+    caller has it) gives its fee and net.
     """
     inserted = None
     currency = currency or gift.currency
@@ -118,6 +122,7 @@ def record_charge(
             "stripe_payment_intent_id": payment_intent_id,
             "stripe_charge_id": charge_id,
             "recovered": recovered,
+            **balance_fields(balance),
             "created_at": paid_at,
             "recorded_at": utcnow(),
             "other_gift_id": gift.id,
@@ -132,8 +137,10 @@ def record_charge(
             stripe_invoice_id=invoice_id,
             stripe_payment_intent_id=payment_intent_id,
             stripe_charge_id=charge_id,
+            **balance_fields(balance),
         )
         return None
+    receipt_number = take_receipt_number(inserted.id, paid_at)
     note(
         f"gift {gift.id}: payment {stripe_id} of {amount} {currency} recorded"
         + (" (recovered after a failed renewal)" if recovered else "")
@@ -146,12 +153,51 @@ def record_charge(
         currency=currency,
         paid_at=paid_at,
         renewal=bool(inserted.renewal),
+        receipt_number=receipt_number,
     )
     return inserted.id
 
 
-def fill_ids(stripe_id: str, **ids: str | None) -> None:
-    """Fill in the provider ids an already recorded payment is missing."""
+def balance_fields(balance: BalanceTransaction | None) -> dict[str, int | str | None]:
+    """A movement's fee, net and balance transaction id, or nothing when not known yet."""
+    if balance is None:
+        return {}
+    return {
+        "fee": balance.fee,
+        "net": balance.net,
+        "stripe_balance_transaction_id": balance.id,
+    }
+
+
+def take_receipt_number(payment_id: int, paid_at: datetime) -> str:
+    """Give a new charge the next receipt number of its year, in its own transaction.
+
+    The counter row is updated with ``INSERT … ON CONFLICT DO UPDATE … RETURNING``: it stays
+    locked until the payment commits, so concurrent payments take numbers one after the
+    other, and a payment rolled back gives its number back: no gaps, no repeats.
+    """
+    connection = db.session.connection()
+    last = connection.execute(_counter_upsert(), {"year": paid_at.year}).scalar_one()
+    number = rules.receipt_number(paid_at.year, last)
+    connection.execute(
+        sa.update(Payment.__table__)
+        .where(Payment.__table__.c.id == payment_id)
+        .values(receipt_number=number)
+    )
+    return number
+
+
+@per_dialect
+def _counter_upsert() -> sa.Insert:
+    table = ReceiptCounter.__table__
+    insert = dialect_insert(table).values(year=sa.bindparam("year"), last=1)
+    return insert.on_conflict_do_update(
+        index_elements=["year"], set_={"last": table.c.last + 1}
+    ).returning(table.c.last)
+
+
+def fill_ids(stripe_id: str, **ids: str | int | None) -> None:
+    """Fill in the provider ids (and fee, net) an already recorded payment is missing."""
     with db.session.no_autoflush:
         existing = payment_by_stripe_id(stripe_id)
     if existing is None:
@@ -188,12 +234,15 @@ def _charge_insert() -> sa.Insert:
 def mark_paid(gift: Gift, paid_at: datetime) -> None:
     """A payment arrived: move an unpaid gift on and convert the reminder that led to it."""
     label = f"gift {gift.id}"
+    first_payment = gift.paid_at is None
     update(
         gift,
         label,
         paid_at=rules.earliest(gift.paid_at, paid_at),
         status=rules.status_after_payment(gift.status, gift.frequency),
     )
+    if first_payment and gift.tribute_notify_email:
+        emails.queue_tribute_notice(gift)
     if gift.reminder_id is not None:
         reminder = db.session.get(Reminder, gift.reminder_id)
         if reminder is not None and reminder.status != ReminderStatus.CONVERTED:

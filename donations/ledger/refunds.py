@@ -1,7 +1,7 @@
-"""Money out and trouble: refunds (full or partial, each its own negative row) and disputes.
+"""Money out: refunds (full or partial, each its own negative row, with its fee and net).
 
-A refund or dispute can arrive before the payment it concerns; the payment is then read
-from Stripe through the gateway and recorded first.
+A refund (or a dispute, ``disputes.py``) can arrive before the payment it concerns; the
+payment is then read from Stripe through the gateway and recorded first.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from donations.ledger import emails
 from donations.ledger.changes import from_timestamp, note, update
 from donations.ledger.charges import apply_invoice, apply_payment_intent
 from donations.ledger.records import (
+    balance_fields,
     find_charge,
     lock_gift_by,
     net_amount,
@@ -19,7 +20,7 @@ from donations.ledger.records import (
 )
 from donations.models import Gift, Payment
 from donations.payments import gateway
-from donations.payments.types import Charge, Dispute, Refund, RefundStatus
+from donations.payments.types import Charge, Refund, RefundStatus
 
 REVERSAL_SUFFIX = ":reversed"
 
@@ -44,11 +45,17 @@ def record_refund(refund: Refund) -> Payment | None:
     gift = lock_gift_by(charge.gift_id)
     if gift is None or payment_by_stripe_id(refund.id) is not None:
         return None
+    balance = (
+        gateway().retrieve_balance_transaction(refund.balance_transaction_id)
+        if refund.balance_transaction_id
+        else None
+    )
     row = Payment(
         gift=gift,
         kind=PaymentKind.REFUND,
         amount=-refund.amount,
         currency=refund.currency or charge.currency,
+        **balance_fields(balance),
         stripe_id=refund.id,
         stripe_invoice_id=charge.stripe_invoice_id,
         stripe_payment_intent_id=refund.payment_intent_id or charge.stripe_payment_intent_id,
@@ -89,6 +96,8 @@ def reverse_refund(refund: Refund) -> Payment | None:
         stripe_payment_intent_id=recorded.stripe_payment_intent_id,
         stripe_charge_id=recorded.stripe_charge_id,
         refunded_payment_id=recorded.refunded_payment_id,
+        fee=-recorded.fee if recorded.fee is not None else None,
+        net=-recorded.net if recorded.net is not None else None,
         reason=f"refund {refund.status}"[:64],
         created_at=utcnow(),
     )
@@ -108,23 +117,6 @@ def apply_charge_refunded(charge: Charge) -> Gift | None:
     for refund in gateway().list_charge_refunds(charge.id):
         record_refund(refund)
     return payment.gift
-
-
-def apply_dispute(dispute: Dispute) -> Gift | None:
-    """Flag the disputed payment and its gift for staff."""
-    payment = ensure_charge_recorded(dispute.charge_id, dispute.payment_intent_id)
-    if payment is None:
-        return None
-    return flag_disputed(payment)
-
-
-def flag_disputed(payment: Payment) -> Gift | None:
-    gift = lock_gift_by(payment.gift_id)
-    if gift is None:
-        return None
-    update(payment, f"payment {payment.stripe_id}", disputed=True)
-    update(gift, f"gift {gift.id}", disputed=True)
-    return gift
 
 
 def ensure_charge_recorded(charge_id: str | None, payment_intent_id: str | None) -> Payment | None:

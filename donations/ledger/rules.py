@@ -6,13 +6,20 @@ what the donor's emails say. No database, no gateway: every path that records mo
 from __future__ import annotations
 
 from calendar import monthrange
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from dateutil.relativedelta import relativedelta
 
-from donations.enums import UNPAID_STATUSES, Frequency, GiftStatus
-from donations.payments.types import CancellationReason, Card, SubscriptionStatus
+from donations.enums import UNPAID_STATUSES, DisputeState, Frequency, GiftStatus, PaymentKind
+from donations.payments.types import (
+    BalanceTransaction,
+    CancellationReason,
+    Card,
+    DisputeStatus,
+    SubscriptionStatus,
+)
 
 if TYPE_CHECKING:
     from donations.models import Donor, Gift
@@ -129,9 +136,78 @@ def upsell_amount(one_time: int, monthly_presets: list[int], minimum: int) -> in
     return max([minimum, *fitting])
 
 
+@dataclass(frozen=True)
+class DisputeMovement:
+    """Money a dispute moved, as a ledger row: its id, kind, signed amount and balance."""
+
+    stripe_id: str
+    kind: PaymentKind
+    amount: int
+    balance: BalanceTransaction | None
+
+
+#: a dispute's reinstatement row is its withdrawal's provider id with this suffix
+REINSTATED = ":reinstated"
+DISPUTE_STATES = {
+    DisputeStatus.OPEN: DisputeState.OPEN,
+    DisputeStatus.WON: DisputeState.WON,
+    DisputeStatus.LOST: DisputeState.LOST,
+}
+
+
+def dispute_state(status: DisputeStatus) -> DisputeState:
+    return DISPUTE_STATES[status]
+
+
+def dispute_movements(
+    dispute_id: str,
+    amount: int,
+    state: DisputeState,
+    balances: tuple[BalanceTransaction, ...],
+) -> list[DisputeMovement]:
+    """The money a dispute moved: withdrawn when it opened, reinstated if it was won.
+
+    Stripe's balance transactions give the fees; without them (not reported), the
+    dispute's amount is withdrawn, and given back once won, with the fee unknown.
+    """
+    withdrawn = next((b for b in balances if b.amount < 0), None)
+    reinstated = next((b for b in balances if b.amount > 0), None)
+    movements = [
+        DisputeMovement(
+            dispute_id,
+            PaymentKind.DISPUTE,
+            withdrawn.amount if withdrawn else -amount,
+            withdrawn,
+        )
+    ]
+    if reinstated is not None or state is DisputeState.WON:
+        movements.append(
+            DisputeMovement(
+                dispute_id + REINSTATED,
+                PaymentKind.DISPUTE_REVERSAL,
+                reinstated.amount if reinstated else amount,
+                reinstated,
+            )
+        )
+    return movements
+
+
+def receipt_number(year: int, sequence: int) -> str:
+    """A receipt's number: the year it was paid and its place in that year's sequence."""
+    return f"{year}-{sequence:06d}"
+
+
 def receipt_key(payment_reference: str) -> str:
     """One receipt per payment, whatever replays happen."""
     return f"receipt:{payment_reference}"
+
+
+def tribute_key(gift_id: int) -> str:
+    return f"tribute:{gift_id}"
+
+
+def dispute_opened_key(dispute_reference: str, staff_user_id: int) -> str:
+    return f"dispute_opened:{dispute_reference}:{staff_user_id}"
 
 
 def refund_notice_key(refund_reference: str) -> str:
@@ -182,12 +258,22 @@ def receipt_context(
     currency: str,
     paid_at: datetime,
     renewal: bool,
+    receipt_number: str | None = None,
+    refunded: int = 0,
 ) -> dict[str, Any]:
-    """The receipt for one charge: the amount received, when, and whether it renewed."""
+    """The receipt for one charge: its number, the amount received and when, whether it
+    renewed, what the donor added to cover fees, the dedication, and (re-sent after a
+    refund or dispute) what was returned and what the newsroom keeps."""
     return gift_context(gift, donor) | {
         "amount": amount,
         "currency": currency,
         "date": paid_at.date().isoformat(),
         "payment_reference": payment_reference,
         "renewal": renewal,
+        "receipt_number": receipt_number,
+        "covered_fee": gift.covered_fee or 0,
+        "refunded": refunded,
+        "retained": amount - refunded,
+        "tribute_kind": str(gift.tribute_kind) if gift.tribute_kind else None,
+        "tribute_name": gift.tribute_name or "",
     }

@@ -1,5 +1,5 @@
 """Ask for a link, see your gifts, and change, pause, resume, cancel a recurring one or
-update its card."""
+update its card; download a year's statement."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from donations import ledger, links
 from donations.audit import Actor
 from donations.config import public_url
-from donations.db import commit_or_rollback, db
+from donations.db import commit_or_rollback, db, utcnow
 from donations.extensions import limiter
 from donations.forms import ConfirmForm
 from donations.giving.admin import (
@@ -26,6 +26,8 @@ from donations.models import Donor, Gift
 from donations.money import as_input
 from donations.payments import GatewayError, gateway
 from donations.payments.types import CheckoutMode
+from donations.statements.download import statement_download
+from donations.statements.services import NoStatement, statement_years
 from donations.support.services import limits
 
 NOTHING_CHANGED = "Nothing was changed; please try again in a moment."
@@ -80,7 +82,30 @@ def gifts(token: str):
         donor, _ = links.read(links.MANAGE, token)
     except links.InvalidLink as error:
         return _invalid(error)
-    return render_template("manage/gifts.html", donor=donor, token=token, resume_form=ConfirmForm())
+    return render_template(
+        "manage/gifts.html",
+        donor=donor,
+        token=token,
+        resume_form=ConfirmForm(),
+        statement_years=statement_years(donor),
+        this_year=utcnow().year,
+    )
+
+
+@bp.get("/<token>/statements/<int:year>.pdf")
+def statement(token: str, year: int):
+    """The donor's annual statement for ``year`` (the link names the donor)."""
+    try:
+        donor, _ = links.read(links.MANAGE, token)
+    except links.InvalidLink as error:
+        return _invalid(error)
+    try:
+        response = statement_download(donor, year)
+    except NoStatement as error:
+        page = render_template("manage/statement_missing.html", error=error, token=token)
+        return page, 404
+    current_app.logger.info("donor %s downloaded their %s statement", donor.id, year)
+    return response
 
 
 @bp.route("/<token>/gifts/<int:gift_id>/cancel", methods=["GET", "POST"])

@@ -94,9 +94,7 @@ class Gift(db.Model):
     tribute_kind: Mapped[TributeKind | None] = mapped_column(enum_type(TributeKind, length=10))
     tribute_name: Mapped[str] = mapped_column(sa.String(120), default="", server_default="")
     tribute_message: Mapped[str] = mapped_column(sa.String(500), default="", server_default="")
-    tribute_notify_email: Mapped[str] = mapped_column(
-        sa.String(320), default="", server_default=""
-    )
+    tribute_notify_email: Mapped[str] = mapped_column(sa.String(320), default="", server_default="")
     #: "keep my name private": never named in a published list of supporters
     anonymous: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 

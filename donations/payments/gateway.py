@@ -13,8 +13,10 @@ from typing import Any, Protocol
 
 from donations.enums import Frequency
 from donations.payments.types import (
+    BalanceTransaction,
     Charge,
     CheckoutSession,
+    Dispute,
     Event,
     Invoice,
     PaymentIntent,
@@ -87,6 +89,12 @@ class PaymentGateway(Protocol):
 
     def retrieve_refund(self, refund_id: str) -> Refund: ...
 
+    def retrieve_dispute(self, dispute_id: str) -> Dispute: ...
+
+    def retrieve_balance_transaction(self, balance_transaction_id: str) -> BalanceTransaction:
+        """A movement's fee and net, as the provider booked it."""
+        ...
+
     def list_checkout_sessions(self, since: int) -> Iterator[CheckoutSession]: ...
 
     def list_invoices(self, since: int) -> Iterator[Invoice]: ...
@@ -94,6 +102,8 @@ class PaymentGateway(Protocol):
     def list_charges(self, since: int) -> Iterator[Charge]: ...
 
     def list_refunds(self, since: int) -> Iterator[Refund]: ...
+
+    def list_disputes(self, since: int) -> Iterator[Dispute]: ...
 
     def list_charge_refunds(self, charge_id: str) -> list[Refund]: ...
 
@@ -107,7 +117,9 @@ class PaymentGateway(Protocol):
         idempotency_key: str,
     ) -> Refund: ...
 
-    def cancel_subscription(self, subscription_id: str, *, at_period_end: bool) -> Subscription: ...
+    def cancel_subscription(
+        self, subscription_id: str, *, at_period_end: bool, idempotency_key: str | None = None
+    ) -> Subscription: ...
 
     def set_default_payment_method(
         self, subscription_id: str, payment_method_id: str, *, idempotency_key: str

@@ -17,6 +17,7 @@ import stripe
 from donations.enums import Frequency
 from donations.payments import LIVE_KEY_PREFIXES
 from donations.payments.types import (
+    BalanceTransaction,
     CancellationReason,
     Card,
     Charge,
@@ -72,6 +73,10 @@ EVENT_KINDS = {
     "refund.updated": EventKind.REFUND_CHANGED,
     "charge.refund.updated": EventKind.REFUND_CHANGED,
     "charge.dispute.created": EventKind.DISPUTE_OPENED,
+    "charge.dispute.updated": EventKind.DISPUTE_CHANGED,
+    "charge.dispute.closed": EventKind.DISPUTE_CHANGED,
+    "charge.dispute.funds_withdrawn": EventKind.DISPUTE_CHANGED,
+    "charge.dispute.funds_reinstated": EventKind.DISPUTE_CHANGED,
 }
 SUBSCRIPTION_STATUSES = {
     "active": SubscriptionStatus.ACTIVE,
@@ -260,6 +265,17 @@ def to_charge(obj: Mapping[str, Any]) -> Charge:
         disputed=bool(obj.get("disputed")),
         card=to_card((obj.get("payment_method_details") or {}).get("card")),
         gift_id=_gift_id(obj.get("metadata")),
+        balance_transaction_id=_id(obj.get("balance_transaction")),
+    )
+
+
+def to_balance_transaction(obj: Mapping[str, Any]) -> BalanceTransaction:
+    return BalanceTransaction(
+        id=obj["id"],
+        amount=obj.get("amount") or 0,
+        fee=obj.get("fee") or 0,
+        net=obj.get("net") or 0,
+        currency=_upper(obj.get("currency")),
     )
 
 
@@ -289,6 +305,7 @@ def to_refund(obj: Mapping[str, Any]) -> Refund:
         payment_intent_id=_id(obj.get("payment_intent")),
         reason=obj.get("reason"),
         created=obj.get("created") or 0,
+        balance_transaction_id=_id(obj.get("balance_transaction")),
     )
 
 
@@ -302,6 +319,12 @@ def to_dispute(obj: Mapping[str, Any]) -> Dispute:
         payment_intent_id=_id(obj.get("payment_intent")),
         reason=obj.get("reason"),
         created=obj.get("created") or 0,
+        respond_by=(obj.get("evidence_details") or {}).get("due_by"),
+        balance_transactions=tuple(
+            to_balance_transaction(item)
+            for item in obj.get("balance_transactions") or ()
+            if isinstance(item, Mapping)
+        ),
     )
 
 
@@ -476,6 +499,14 @@ class StripeGateway:
     def retrieve_refund(self, refund_id: str) -> Refund:
         return to_refund(self._call(self._client.refunds.retrieve, refund_id))
 
+    def retrieve_dispute(self, dispute_id: str) -> Dispute:
+        return to_dispute(self._call(self._client.disputes.retrieve, dispute_id))
+
+    def retrieve_balance_transaction(self, balance_transaction_id: str) -> BalanceTransaction:
+        return to_balance_transaction(
+            self._call(self._client.balance_transactions.retrieve, balance_transaction_id)
+        )
+
     def _list(self, service, converter, since: int) -> Iterator[ProviderObject]:
         page = self._call(service.list, params={"created": {"gte": since}, "limit": 100})
         for obj in self._call(page.auto_paging_iter):
@@ -492,6 +523,9 @@ class StripeGateway:
 
     def list_refunds(self, since: int) -> Iterator[Refund]:
         return self._list(self._client.refunds, to_refund, since)
+
+    def list_disputes(self, since: int) -> Iterator[Dispute]:
+        return self._list(self._client.disputes, to_dispute, since)
 
     def list_charge_refunds(self, charge_id: str) -> list[Refund]:
         """Every refund of one charge (``charge.refunded`` does not list them)."""
@@ -523,16 +557,22 @@ class StripeGateway:
         )
         return to_refund(refund)
 
-    def cancel_subscription(self, subscription_id: str, *, at_period_end: bool) -> Subscription:
+    def cancel_subscription(
+        self, subscription_id: str, *, at_period_end: bool, idempotency_key: str | None = None
+    ) -> Subscription:
         """Stop a recurring gift now, or let it run to the end of the paid period."""
+        options = {"idempotency_key": idempotency_key} if idempotency_key else {}
         if at_period_end:
             subscription = self._call(
                 self._client.subscriptions.update,
                 subscription_id,
                 params={"cancel_at_period_end": True},
+                options=options,
             )
         else:
-            subscription = self._call(self._client.subscriptions.cancel, subscription_id)
+            subscription = self._call(
+                self._client.subscriptions.cancel, subscription_id, options=options
+            )
         return to_subscription(subscription)
 
     def _update_subscription(

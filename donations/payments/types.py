@@ -45,6 +45,7 @@ class EventKind(enum.StrEnum):
     CHARGE_REFUNDED = "charge_refunded"
     REFUND_CHANGED = "refund_changed"  #: a refund created or updated
     DISPUTE_OPENED = "dispute_opened"
+    DISPUTE_CHANGED = "dispute_changed"  #: updated, funds withdrawn or reinstated, closed
     OTHER = "other"  #: acknowledged and left alone
 
 
@@ -118,6 +119,17 @@ class DisputeStatus(enum.StrEnum):
     OPEN = "open"  #: needs a response or is under review
     WON = "won"
     LOST = "lost"
+
+
+@dataclass(frozen=True)
+class BalanceTransaction:
+    """What a movement did to the newsroom's balance: ``net`` = ``amount`` − ``fee``."""
+
+    id: str
+    amount: int  #: signed: money in is positive
+    fee: int  #: the provider's fee; negative when a fee is returned
+    net: int
+    currency: str
 
 
 @dataclass(frozen=True)
@@ -232,6 +244,7 @@ class Charge:
     disputed: bool = False
     card: Card | None = None
     gift_id: int | None = None
+    balance_transaction_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -257,6 +270,7 @@ class Refund:
     payment_intent_id: str | None
     reason: str | None
     created: int
+    balance_transaction_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -269,6 +283,10 @@ class Dispute:
     payment_intent_id: str | None
     reason: str | None
     created: int
+    #: when the evidence must be in
+    respond_by: int | None = None
+    #: the money it moved: a withdrawal (negative), then a reinstatement if won
+    balance_transactions: tuple[BalanceTransaction, ...] = ()
 
 
 ProviderObject = (

@@ -1,4 +1,5 @@
-"""Staff area: login, dashboard, contributions, donors, CSV export and admin actions.
+"""Staff area: login, dashboard, contributions, donors, accounting, CSV exports and admin
+actions.
 
 Every route of the blueprint is guarded once, in ``before_request``: anonymous users go
 to the login page, and views marked ``admin_only`` answer 403 to viewers.
@@ -10,7 +11,7 @@ from flask import Blueprint, Flask, abort, current_app, redirect, request, url_f
 from flask_login import current_user
 
 from donations.db import db
-from donations.enums import GiftStatus
+from donations.enums import DisputeState, GiftStatus, PaymentKind
 from donations.extensions import login_manager
 from donations.models import StaffUser
 from donations.payments import dashboard_url
@@ -20,9 +21,24 @@ STATUS_LABELS = {status: status.value.replace("_", " ") for status in GiftStatus
     GiftStatus.LAPSED: "ended for non-payment",
 }
 
+#: how staff pages name a money movement (a positive refund row is a refund reversed)
+MOVEMENT_LABELS = {
+    PaymentKind.CHARGE: "charge",
+    PaymentKind.REFUND: "refund",
+    PaymentKind.DISPUTE: "dispute: money withdrawn",
+    PaymentKind.DISPUTE_REVERSAL: "dispute won: money reinstated",
+}
+DISPUTE_LABELS = {
+    DisputeState.OPEN: "open: awaiting the bank",
+    DisputeState.WON: "won",
+    DisputeState.LOST: "lost",
+}
+
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 bp.add_app_template_global(dashboard_url)
 bp.add_app_template_global(STATUS_LABELS, "status_labels")
+bp.add_app_template_global(MOVEMENT_LABELS, "movement_labels")
+bp.add_app_template_global(DISPUTE_LABELS, "dispute_labels")
 
 #: endpoints reachable without a session
 PUBLIC_ENDPOINTS = {"staff.login"}

@@ -1,20 +1,25 @@
-"""The dashboard's figures: net takings per period, MRR/ARR, churn, recent gifts,
-reminders, and the 12-month chart drawn as inline SVG on the server (no script, no CDN);
-the month's failed, recovered and lost renewals and upsells are in ``recurring``.
+"""The dashboard's figures: money received per period, MRR/ARR, churn, open disputes,
+unpaid checkouts, recent gifts, reminders, and the 12-month chart drawn as inline SVG on
+the server (no script, no CDN); the month's failed, recovered and lost renewals and
+upsells are in ``recurring``.
 
-Speed with a million payments comes from asking small questions: the periods up to 30
-days and the current month are one range scan over recent payments; the eleven completed
-months of the chart (and of "this year") are one scan that is cached per app and thrown
-away as soon as a payment dated in one of those months is recorded (a cheap look at the
-rows newer than the cache), so a late refund for an old month is never missed. Recurring
-figures (MRR, donors, churn) read the gifts table and are cached until any gift changes.
-Every function takes ``now`` so tests can pin the clock.
+Money is always sums of the ledger's movements (``accounting.Money``: gross, refunds,
+disputes, fees, net), never the amount of a gift: a pending or abandoned checkout is
+counted apart, as a number of gifts. Speed with a million payments comes from asking
+small questions: the periods up to 30 days and the current month are one range scan over
+recent payments; the eleven completed months of the chart (and of "this year") are one
+scan that is cached per app and thrown away as soon as a payment dated in one of those
+months is recorded (a cheap look at the rows newer than the cache), so a late refund for
+an old month is never missed. Recurring figures (MRR, donors, churn) and the unpaid
+checkouts read the gifts table and are cached until any gift changes; open disputes are
+read each time through their state index (there are few). Every function takes ``now``
+so tests can pin the clock.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -24,38 +29,53 @@ from donations.enums import (
     RECURRING_FREQUENCIES,
     RUNNING_STATUSES,
     UNPAID_STATUSES,
+    DisputeState,
     Frequency,
 )
-from donations.models import RUNNING_RECURRING, Donor, Gift, Payment
+from donations.models import RUNNING_RECURRING, Dispute, Donor, Gift, Payment
 from donations.money import format_money
 from donations.remind.queries import reminder_figures
+from donations.staff.accounting import Money, money_columns, money_from, month_bucket, month_label
 from donations.staff.queries import cached, cached_by_gifts
 from donations.staff.recurring import RecurringMonth, cached_month_figures
 
 #: recurring gifts that got going: running, or ended since (cancelled or lapsed)
 STARTED = (*RUNNING_STATUSES, *ENDED_STATUSES)
 PERIODS = ("today", "7d", "30d", "month", "year")
-
-
-@dataclass
-class Total:
-    net: int = 0  #: minor units, refunds subtracted
-    gifts: int = 0  #: charges received
-
-    def add(self, other: Total) -> None:
-        self.net += other.net
-        self.gifts += other.gifts
+PERIOD_LABELS = {
+    "today": "Today",
+    "7d": "7 days",
+    "30d": "30 days",
+    "month": "This month",
+    "year": "This year",
+}
+#: how many open disputes the dashboard names, nearest deadline first
+OPEN_DISPUTES_SHOWN = 5
 
 
 @dataclass
 class CurrencyFigures:
     currency: str
-    periods: dict[str, Total] = field(default_factory=lambda: {p: Total() for p in PERIODS})
-    #: (first day of month, total) for the last 12 months, oldest first
-    months: list[tuple[datetime, Total]] = field(default_factory=list)
+    periods: dict[str, Money] = field(default_factory=lambda: {p: Money() for p in PERIODS})
+    #: (first day of month, money) for the last 12 months, oldest first
+    months: list[tuple[datetime, Money]] = field(default_factory=list)
     mrr: int = 0
     arr: int = 0
     recurring_gifts: int = 0
+
+
+@dataclass
+class OpenDisputes:
+    """Disputes waiting for the bank's decision: how many, and the nearest ones."""
+
+    count: int = 0
+    nearest: list[Dispute] = field(default_factory=list)
+
+    @property
+    def respond_by(self) -> datetime | None:
+        """The nearest response deadline, if Stripe gave one."""
+        deadlines = [d.respond_by for d in self.nearest if d.respond_by is not None]
+        return min(deadlines, default=None)
 
 
 @dataclass
@@ -70,6 +90,9 @@ class Dashboard:
     reminders: dict
     #: failed, recovered, lost and upsold recurring gifts this month, per currency
     recurring_month: list[RecurringMonth]
+    open_disputes: OpenDisputes = field(default_factory=OpenDisputes)
+    #: checkouts started this month and not paid, by status (never in the money)
+    unpaid: dict[str, int] = field(default_factory=dict)
 
     @property
     def churn_rate(self) -> float | None:
@@ -87,50 +110,39 @@ def month_start(moment: datetime, months_back: int = 0) -> datetime:
     )
 
 
-def _range_sums(starts: dict[str, datetime], ends: dict[str, datetime], low, high) -> dict:
-    """Net and charge count per currency for each named [start, end) slice of payments."""
+def _range_sums(starts: dict[str, datetime], end: datetime, low: datetime) -> dict:
+    """``Money`` per currency for each named [start, end) slice of payments, in one scan
+    of the payments dated from ``low``."""
     columns = [Payment.currency]
     for name, start in starts.items():
-        inside = sa.and_(Payment.created_at >= start, Payment.created_at < ends[name])
-        columns.append(sa.func.sum(sa.case((inside, Payment.amount), else_=0)).label(f"n_{name}"))
-        charge = sa.and_(inside, Payment.amount > 0)
-        columns.append(sa.func.sum(sa.case((charge, 1), else_=0)).label(f"c_{name}"))
+        inside = sa.and_(Payment.created_at >= start, Payment.created_at < end)
+        columns += money_columns(inside, prefix=f"{name}_")
     query = (
         sa.select(*columns)
-        .where(Payment.created_at >= low, Payment.created_at < high)
+        .where(Payment.created_at >= low, Payment.created_at < end)
         .group_by(Payment.currency)
     )
-    result: dict[str, dict[str, Total]] = {}
-    for row in db.session.execute(query).mappings():
-        result[row["currency"]] = {
-            name: Total(int(row[f"n_{name}"] or 0), int(row[f"c_{name}"] or 0)) for name in starts
-        }
-    return result
+    return {
+        row["currency"]: {name: money_from(row, f"{name}_") for name in starts}
+        for row in db.session.execute(query).mappings()
+    }
 
 
 def _month_sums(months: dict[str, datetime], end: datetime) -> dict:
-    """Net and charge count per currency and calendar month (UTC), from the first of
-    ``months`` up to ``end``: one GROUP BY, keyed like ``months``."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        bucket = sa.func.date_trunc("month", Payment.created_at, "UTC")
-    else:
-        bucket = sa.func.strftime("%Y-%m", Payment.created_at)
+    """``Money`` per currency and calendar month (UTC), from the first of ``months`` up to
+    ``end``: one GROUP BY, keyed like ``months``."""
+    bucket = month_bucket()
     query = (
-        sa.select(
-            Payment.currency,
-            bucket.label("month"),
-            sa.func.sum(Payment.amount),
-            sa.func.sum(sa.case((Payment.amount > 0, 1), else_=0)),
-        )
+        sa.select(Payment.currency, bucket.label("month"), *money_columns())
         .where(Payment.created_at >= min(months.values()), Payment.created_at < end)
         .group_by(Payment.currency, bucket)
     )
     names = {f"{start:%Y-%m}": name for name, start in months.items()}
-    result: dict[str, dict[str, Total]] = {}
-    for currency, month, net, count in db.session.execute(query):
-        label = month if isinstance(month, str) else f"{month.astimezone(UTC):%Y-%m}"
+    result: dict[str, dict[str, Money]] = {}
+    for row in db.session.execute(query).mappings():
+        label = month_label(row["month"])
         if label in names:
-            result.setdefault(currency, {})[names[label]] = Total(int(net or 0), int(count or 0))
+            result.setdefault(row["currency"], {})[names[label]] = money_from(row)
     return result
 
 
@@ -154,7 +166,7 @@ def payment_totals(now: datetime) -> dict[str, CurrencyFigures]:
         "30d": now - timedelta(days=30),
         "month": this_month,
     }
-    recent = _range_sums(live, dict.fromkeys(live, end), min(live.values()), end)
+    recent = _range_sums(live, end, min(live.values()))
 
     months = {f"m{back}": month_start(now, back) for back in range(11, 0, -1)}
     past = cached(
@@ -169,12 +181,11 @@ def payment_totals(now: datetime) -> dict[str, CurrencyFigures]:
     figures: dict[str, CurrencyFigures] = {}
     for currency in sorted(set(recent) | set(past)):
         item = figures[currency] = CurrencyFigures(currency)
-        for name, total in recent.get(currency, {}).items():
-            if name in item.periods:
-                item.periods[name] = total
-        item.periods["year"] = Total(item.periods["month"].net, item.periods["month"].gifts)
+        item.periods.update(recent.get(currency, {}))
+        item.periods["year"] = Money()
+        item.periods["year"].add(item.periods["month"])
         for key, start in months.items():
-            total = past.get(currency, {}).get(key, Total())
+            total = past.get(currency, {}).get(key, Money())
             item.months.append((start, total))
             if start.year == now.year:
                 item.periods["year"].add(total)
@@ -247,6 +258,36 @@ def recent_gifts(limit: int = 10) -> list:
     return list(db.session.execute(query))
 
 
+def open_disputes(limit: int = OPEN_DISPUTES_SHOWN) -> OpenDisputes:
+    """Disputes still open, the nearest response deadlines first."""
+    is_open = Dispute.state == DisputeState.OPEN
+    count = db.session.scalar(sa.select(sa.func.count()).where(is_open)) or 0
+    if not count:
+        return OpenDisputes()
+    nearest = db.session.scalars(
+        sa.select(Dispute)
+        .where(is_open)
+        .order_by(Dispute.respond_by.is_(None), Dispute.respond_by, Dispute.id)
+        .limit(limit)
+    )
+    return OpenDisputes(count, list(nearest))
+
+
+def unpaid_checkouts(now: datetime) -> dict[str, int]:
+    """Gifts started this month and not paid (pending, abandoned, failed), by status."""
+    query = (
+        sa.select(Gift.status, sa.func.count())
+        .where(
+            Gift.status.in_(UNPAID_STATUSES),
+            Gift.created_at >= month_start(now),
+            Gift.created_at <= now,
+        )
+        .group_by(Gift.status)
+    )
+    counts = dict(db.session.execute(query).all())
+    return {str(status): counts.get(status, 0) for status in UNPAID_STATUSES}
+
+
 def figures(now: datetime) -> Dashboard:
     """Everything the dashboard shows, as of ``now``."""
     by_currency = payment_totals(now)
@@ -258,7 +299,7 @@ def figures(now: datetime) -> Dashboard:
         item.mrr, item.arr, item.recurring_gifts = mrr, arr, count
     for item in by_currency.values():
         if not item.months:
-            item.months = [(month_start(now, back), Total()) for back in range(11, -1, -1)]
+            item.months = [(month_start(now, back), Money()) for back in range(11, -1, -1)]
     return Dashboard(
         now=now,
         currencies=[by_currency[c] for c in sorted(by_currency)],
@@ -269,6 +310,10 @@ def figures(now: datetime) -> Dashboard:
         recent_gifts=recent_gifts(),
         reminders=reminder_figures(now),
         recurring_month=cached_month_figures(month_start(now), now),
+        open_disputes=open_disputes(),
+        unpaid=cached_by_gifts(
+            ("unpaid-checkouts", month_start(now)), lambda: unpaid_checkouts(now)
+        ),
     )
 
 
@@ -290,7 +335,7 @@ class Bar:
     negative: bool
 
 
-def chart_bars(months: list[tuple[datetime, Total]], currency: str) -> list[Bar]:
+def chart_bars(months: list[tuple[datetime, Money]], currency: str) -> list[Bar]:
     """Bar geometry for each month's net, scaled to the largest absolute value."""
     if not months:
         return []
@@ -308,7 +353,7 @@ def chart_bars(months: list[tuple[datetime, Total]], currency: str) -> list[Bar]
                 height=round(height, 1),
                 label=start.strftime("%b"),
                 title=f"{start:%B %Y}: {format_money(total.net, currency)} net, "
-                f"{total.gifts} gifts",
+                f"{total.charges} charge{'' if total.charges == 1 else 's'}",
                 negative=total.net < 0,
             )
         )

@@ -1,4 +1,5 @@
-"""Staff forms: sign-in, the contributions filter, and the admin action confirmations."""
+"""Staff forms: sign-in, the contributions filter, the accounting range, and the admin
+action confirmations (each carrying a one-time intent, ``donations.forms.IntentForm``)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from decimal import Decimal
 
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     DecimalField,
     EmailField,
@@ -17,10 +19,19 @@ from wtforms import (
     StringField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from donations.enums import Collection, Frequency, GiftStatus
+from donations.forms import IntentForm
 from donations.staff import STATUS_LABELS
+from donations.staff.accounting import MAX_RANGE_YEARS, years_after
 
 SORTS = [
     SelectChoice("date_desc", "Newest first"),
@@ -38,6 +49,11 @@ def _choices(values, labels: dict | None = None) -> list[SelectChoice]:
 
 
 COLLECTION_LABELS = {Collection.PAST_DUE: "Past due (Stripe retrying)", Collection.PAUSED: "Paused"}
+DISPUTE_CHOICES = [
+    SelectChoice("", "Any"),
+    SelectChoice("any", "Disputed"),
+    SelectChoice("open", "Dispute open"),
+]
 
 
 #: filter amounts in major units: finite and far inside the database's integer range
@@ -64,6 +80,7 @@ class GiftFilterForm(FlaskForm):
         "Collection", choices=_choices(Collection, COLLECTION_LABELS), default=""
     )
     currency = SelectField("Currency", choices=_choices([]), default="")
+    dispute = SelectField("Dispute", choices=DISPUTE_CHOICES, default="")
     amount_min = DecimalField("Min amount", places=None, validators=[Optional(), AMOUNT_RANGE])
     amount_max = DecimalField("Max amount", places=None, validators=[Optional(), AMOUNT_RANGE])
     sort = SelectField("Sort", choices=SORTS, default="date_desc")
@@ -91,14 +108,35 @@ class DonorSearchForm(FlaskForm):
     cursor = HiddenField()
 
 
-class RefundForm(FlaskForm):
+class AccountingForm(FlaskForm):
+    """The date range (UTC days, both included) of the payments export and the monthly
+    summary (no CSRF: GET)."""
+
+    class Meta:
+        csrf = False
+
+    date_from = DateField("From", validators=[InputRequired("Enter the first day.")])
+    date_to = DateField("To", validators=[InputRequired("Enter the last day.")])
+    bom = BooleanField("Byte-order mark (for Excel)")
+
+    def validate_date_to(self, field) -> None:
+        first = self.date_from.data
+        if field.data is None or first is None:
+            return
+        if field.data < first:
+            raise ValidationError("The last day is before the first day.")
+        if field.data >= years_after(first, MAX_RANGE_YEARS):
+            raise ValidationError(f"Choose at most {MAX_RANGE_YEARS} years.")
+
+
+class RefundForm(IntentForm):
     """Refund amount in major units; empty means everything that remains."""
 
     amount = StringField("Amount to refund", validators=[Optional(), Length(max=20)])
     confirmed = HiddenField()
 
 
-class CancelForm(FlaskForm):
+class CancelForm(IntentForm):
     when = RadioField(
         "When",
         choices=[
@@ -110,7 +148,7 @@ class CancelForm(FlaskForm):
     confirmed = HiddenField()
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(IntentForm):
     """A bare confirmation (resend receipt)."""
 
     confirmed = HiddenField()

@@ -1,10 +1,11 @@
-"""What the staff pages read: the contributions and donors lists, the gift and donor
-pages, the gifts the CSV export streams, and the per-app cache of expensive figures.
+"""What the staff lists read: the contributions and donors lists and their totals, the
+gifts the CSV export streams, and the per-app cache of expensive figures.
 
 Lists are paged by keyset (``WHERE (sort_key, id) < cursor``), never OFFSET, so page
 1,000 costs what page 1 costs. The cursor handed to the browser is opaque (URL-safe
 base64 of the last row's sort key and id) and a tampered one simply restarts the list.
-The dashboard's figures are in ``dashboard``.
+The dashboard's figures are in ``dashboard``, one gift's or donor's page in ``details``,
+money sums in ``accounting``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import base64
 import binascii
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from time import monotonic
@@ -21,12 +22,19 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import selectinload
 
 from donations.db import db, utcnow
-from donations.enums import RUNNING_STATUSES, Collection, Frequency, GiftStatus, PaymentKind
-from donations.models import AuditLog, Donor, Gift, Payment, Reminder, StripeEvent
+from donations.enums import (
+    RUNNING_STATUSES,
+    UNPAID_STATUSES,
+    Collection,
+    DisputeState,
+    Frequency,
+    GiftStatus,
+)
+from donations.models import Dispute, Donor, Gift, Payment
 from donations.money import precision
+from donations.staff.accounting import Money, money_columns, money_from
 
 #: how long a cached figure may live whatever its freshness test says
 CACHE_SECONDS = 600
@@ -64,6 +72,13 @@ def cached_by_gifts(key: tuple, compute: Callable[[], Any]):
     return cached(key, lambda old: old == stamp, lambda: (compute(), stamp))
 
 
+def cached_by_movements(key: tuple, compute: Callable[[], Any]):
+    """``compute()`` remembered until any gift changes or a payment is recorded (a fee
+    filled in later on a recorded payment shows within ``CACHE_SECONDS``)."""
+    stamp = (gifts_stamp(), db.session.scalar(sa.select(sa.func.max(Payment.id))))
+    return cached(key, lambda old: old == stamp, lambda: (compute(), stamp))
+
+
 def paused_at(now: datetime):
     """Gifts whose collection is paused at ``now``: running, with a pause still ahead."""
     return sa.and_(Gift.status.in_(RUNNING_STATUSES), Gift.paused_until > now)
@@ -92,6 +107,7 @@ class GiftFilter:
     currency: str = ""
     amount_min: Decimal | None = None  #: major units
     amount_max: Decimal | None = None
+    dispute: str = ""  #: "any" (ever disputed) or "open" (a dispute still open)
     sort: str = "date_desc"  #: date_desc, date_asc, amount_desc, amount_asc
 
 
@@ -186,6 +202,11 @@ def gift_conditions(spec: GiftFilter, currencies: list[str]) -> list:
         where.append(paused_at(utcnow()))
     if spec.currency:
         where.append(Gift.currency == spec.currency)
+    if spec.dispute == "any":
+        where.append(Gift.disputed.is_(True))
+    elif spec.dispute == "open":
+        still_open = sa.select(Dispute.gift_id).where(Dispute.state == DisputeState.OPEN)
+        where.append(Gift.id.in_(still_open))
     scope = [spec.currency] if spec.currency else currencies
     if spec.amount_min is not None:
         where.append(_amount_condition(spec.amount_min, scope, lower=True))
@@ -249,7 +270,7 @@ def gift_page(spec: GiftFilter, currencies: list[str], cursor: str | None = None
 
 
 def net_by_gift(gift_ids: list[int]) -> dict[int, int]:
-    """Net received (charges minus refunds) for each of these gifts."""
+    """Money received (charges less refunds and disputes) for each of these gifts."""
     if not gift_ids:
         return {}
     query = (
@@ -260,13 +281,39 @@ def net_by_gift(gift_ids: list[int]) -> dict[int, int]:
     return {gift_id: int(total or 0) for gift_id, total in db.session.execute(query)}
 
 
-def gift_totals(spec: GiftFilter, currencies: list[str]) -> list[tuple[str, int, int]]:
-    """(currency, number of gifts, sum of gift amounts) for everything the filter matches."""
-    query = sa.select(Gift.currency, sa.func.count(), sa.func.sum(Gift.amount))
-    if spec.q.strip():
-        query = query.join(Donor, Donor.id == Gift.donor_id)
-    query = query.where(*gift_conditions(spec, currencies)).group_by(Gift.currency)
-    return [(c, n, int(s or 0)) for c, n, s in db.session.execute(query.order_by(Gift.currency))]
+@dataclass
+class CurrencyTotals:
+    """What a filter matches in one currency: its gifts, counted (unpaid ones apart), and
+    the money their payments moved."""
+
+    currency: str
+    gifts: int = 0
+    #: pending, abandoned and failed checkouts among them, by status: never in the money
+    unpaid: dict[str, int] = field(default_factory=dict)
+    money: Money = field(default_factory=Money)
+
+
+def gift_totals(spec: GiftFilter, currencies: list[str]) -> list[CurrencyTotals]:
+    """Per currency, for everything the filter matches: the number of gifts (and of unpaid
+    ones) and the ``Money`` of their payments."""
+    where = gift_conditions(spec, currencies)
+    counts = sa.select(Gift.currency, Gift.status, sa.func.count())
+    totals: dict[str, CurrencyTotals] = {}
+    for currency, status, count in db.session.execute(
+        counts.where(*where).group_by(Gift.currency, Gift.status)
+    ):
+        item = totals.setdefault(currency, CurrencyTotals(currency))
+        item.gifts += count
+        if status in UNPAID_STATUSES:
+            item.unpaid[str(status)] = count
+    for item in totals.values():
+        item.unpaid = {str(s): item.unpaid[s] for s in UNPAID_STATUSES if s in item.unpaid}
+    money = sa.select(Payment.currency, *money_columns())
+    if where:
+        money = money.join(Gift, Gift.id == Payment.gift_id).where(*where)
+    for row in db.session.execute(money.group_by(Payment.currency)).mappings():
+        totals.setdefault(row["currency"], CurrencyTotals(row["currency"])).money = money_from(row)
+    return [totals[currency] for currency in sorted(totals)]
 
 
 def donor_page(q: str, cursor: str | None = None) -> Page:
@@ -313,134 +360,4 @@ def export_query(spec: GiftFilter, currencies: list[str]) -> sa.Select:
         .outerjoin(nets, nets.c.gift_id == Gift.id)
         .where(*gift_conditions(spec, currencies))
         .order_by(Gift.created_at.desc(), Gift.id.desc())
-    )
-
-
-@dataclass
-class GiftDetail:
-    gift: Gift
-    payments: list[Payment]
-    remaining: dict[int, int]  #: charge id → refundable minor units
-    net: int
-    events: list[StripeEvent]
-    reminders: list[Reminder]
-    audit: list[AuditLog]
-
-
-def _provider_ids(gift: Gift, payments: list[Payment]) -> set[str]:
-    """Every payment-provider object id recorded on the gift and its payments."""
-    ids = {
-        gift.stripe_checkout_session_id,
-        gift.stripe_payment_intent_id,
-        gift.stripe_subscription_id,
-    }
-    for payment in payments:
-        ids |= {
-            payment.stripe_id,
-            payment.stripe_invoice_id,
-            payment.stripe_payment_intent_id,
-            payment.stripe_charge_id,
-        }
-    ids.discard(None)
-    ids.discard("")
-    return ids
-
-
-def gift_detail(gift: Gift) -> GiftDetail:
-    """Everything recorded about one gift, oldest first."""
-    payments = list(
-        db.session.scalars(
-            sa.select(Payment)
-            .where(Payment.gift_id == gift.id)
-            .order_by(Payment.created_at, Payment.id)
-        )
-    )
-    refunded: dict[int, int] = {}
-    for payment in payments:
-        if payment.refunded_payment_id is not None:
-            refunded[payment.refunded_payment_id] = (
-                refunded.get(payment.refunded_payment_id, 0) - payment.amount
-            )
-    remaining = {
-        p.id: max(p.amount - refunded.get(p.id, 0), 0)
-        for p in payments
-        if p.kind == PaymentKind.CHARGE and p.amount > 0
-    }
-    ids = _provider_ids(gift, payments)
-    linked = StripeEvent.gift_id == gift.id
-    if ids:
-        linked = sa.or_(linked, StripeEvent.object_id.in_(ids))
-    events = list(
-        db.session.scalars(
-            sa.select(StripeEvent)
-            .where(linked)
-            .order_by(StripeEvent.stripe_created, StripeEvent.id)
-            .limit(500)
-        )
-    )
-    reminder_match = Reminder.email == gift.donor.email
-    if gift.reminder_id is not None:
-        reminder_match = sa.or_(reminder_match, Reminder.id == gift.reminder_id)
-    reminders = list(
-        db.session.scalars(sa.select(Reminder).where(reminder_match).order_by(Reminder.id))
-    )
-    audit = list(
-        db.session.scalars(
-            sa.select(AuditLog)
-            .options(selectinload(AuditLog.staff_user))
-            .where(AuditLog.gift_id == gift.id)
-            .order_by(AuditLog.created_at, AuditLog.id)
-        )
-    )
-    return GiftDetail(
-        gift=gift,
-        payments=payments,
-        remaining=remaining,
-        net=sum(p.amount for p in payments),
-        events=events,
-        reminders=reminders,
-        audit=audit,
-    )
-
-
-@dataclass
-class DonorDetail:
-    donor: Donor
-    lifetime: list[tuple[str, int]]  #: (currency, net minor units)
-    gifts: list[tuple[Gift, int]]  #: (gift, net received)
-    reminders: list[Reminder]
-
-
-def donor_detail(donor: Donor) -> DonorDetail:
-    """A donor's lifetime net per currency, their gifts and their reminders."""
-    lifetime = db.session.execute(
-        sa.select(Payment.currency, sa.func.sum(Payment.amount))
-        .join(Gift, Gift.id == Payment.gift_id)
-        .where(Gift.donor_id == donor.id)
-        .group_by(Payment.currency)
-        .order_by(Payment.currency)
-    ).all()
-    gifts = list(
-        db.session.scalars(
-            sa.select(Gift).where(Gift.donor_id == donor.id).order_by(Gift.created_at.desc())
-        )
-    )
-    nets = dict(
-        db.session.execute(
-            sa.select(Payment.gift_id, sa.func.sum(Payment.amount))
-            .join(Gift, Gift.id == Payment.gift_id)
-            .where(Gift.donor_id == donor.id)
-            .group_by(Payment.gift_id)
-        ).all()
-    )
-    reminders = list(
-        db.session.scalars(
-            sa.select(Reminder).where(Reminder.email == donor.email).order_by(Reminder.id.desc())
-        )
-    )
-    return DonorDetail(
-        donor=donor,
-        lifetime=[(currency, int(total or 0)) for currency, total in lifetime],
-        gifts=[(gift, int(nets.get(gift.id) or 0)) for gift in gifts],
-        reminders=reminders,
     )

@@ -1,10 +1,13 @@
-"""Every staff route: sign-in, the dashboard, contributions (and their CSV), donors, and
+"""Every staff route: sign-in, the dashboard, contributions (and their CSV), donors (and
+their annual statements), accounting (the payments export and the monthly summary), and
 the admin actions.
 
 An admin action is a form (GET), a confirmation page (first POST) and the action (POST
-with ``confirmed``), all CSRF-protected; the blueprint guard answers 403 to viewers. The
-work itself is in ``donations.giving.admin``; these views own its transaction and turn
-its refusals and Stripe's errors into messages.
+with ``confirmed``), all CSRF-protected; the blueprint guard answers 403 to viewers. Each
+form carries the page's one-time intent, so repeating a confirmation returns its first
+outcome. The work itself is in ``donations.giving.admin``; these views own its
+transaction and turn its refusals and Stripe's errors into messages: a refusal changed
+nothing, a lost answer (``GatewayUnavailable``) may have changed something, and says so.
 """
 
 from __future__ import annotations
@@ -33,10 +36,20 @@ from donations.giving import admin
 from donations.giving.admin import Actor
 from donations.models import Donor, Gift, Payment
 from donations.money import InvalidAmount, as_input, format_money, to_minor
-from donations.payments import GatewayError
-from donations.staff import admin_only, bp, dashboard, queries, recurring, services
-from donations.staff.csv_export import csv_chunks
+from donations.payments import GatewayError, GatewayUnavailable
+from donations.staff import (
+    accounting,
+    admin_only,
+    bp,
+    dashboard,
+    details,
+    queries,
+    recurring,
+    services,
+)
+from donations.staff.csv_export import csv_chunks, movement_chunks, summary_chunks
 from donations.staff.forms import (
+    AccountingForm,
     CancelForm,
     ConfirmForm,
     DonorSearchForm,
@@ -44,6 +57,8 @@ from donations.staff.forms import (
     LoginForm,
     RefundForm,
 )
+from donations.statements.download import statement_download
+from donations.statements.services import NoStatement, statement_years
 
 SIGN_IN_FAILED = "Wrong email or password, or too many attempts: wait a few minutes and try again."
 
@@ -117,6 +132,8 @@ def dashboard_page():
         charts=charts,
         width=dashboard.CHART_WIDTH,
         height=dashboard.CHART_HEIGHT,
+        periods=dashboard.PERIODS,
+        period_labels=dashboard.PERIOD_LABELS,
     )
 
 
@@ -135,6 +152,7 @@ def _filter_from_request() -> tuple[GiftFilterForm, queries.GiftFilter | None]:
         currency=form.currency.data or "",
         amount_min=form.amount_min.data,
         amount_max=form.amount_max.data,
+        dispute=form.dispute.data or "",
         sort=form.sort.data or "date_desc",
     )
     return form, spec
@@ -146,7 +164,7 @@ def gifts():
     if spec is None:
         return render_template("staff/gifts.html", form=form, page=None, totals=[]), 400
     page = queries.gift_page(spec, currencies(), request.args.get("cursor"))
-    totals = queries.cached_by_gifts(
+    totals = queries.cached_by_movements(
         ("totals", spec, tuple(currencies())), lambda: queries.gift_totals(spec, currencies())
     )
     query = {k: v for k, v in request.args.items() if k != "cursor" and v}
@@ -171,7 +189,7 @@ def gift(gift_id: int):
     gift = db.session.get(Gift, gift_id) or abort(404)
     return render_template(
         "staff/gift.html",
-        detail=queries.gift_detail(gift),
+        detail=details.gift_detail(gift),
         life=recurring.gift_life(gift, utcnow()),
     )
 
@@ -187,7 +205,64 @@ def donors():
 @bp.route("/donors/<int:donor_id>")
 def donor(donor_id: int):
     donor = db.session.get(Donor, donor_id) or abort(404)
-    return render_template("staff/donor.html", detail=queries.donor_detail(donor))
+    return render_template(
+        "staff/donor.html", detail=details.donor_detail(donor), years=statement_years(donor)
+    )
+
+
+@bp.route("/donors/<int:donor_id>/statements/<int:year>.pdf")
+def donor_statement(donor_id: int, year: int):
+    donor = db.session.get(Donor, donor_id) or abort(404)
+    try:
+        return statement_download(donor, year)
+    except NoStatement as error:
+        flash(str(error), "error")
+        return redirect(url_for("staff.donor", donor_id=donor.id))
+
+
+# --- accounting --------------------------------------------------------------------------
+
+
+def _default_range() -> AccountingForm:
+    """The accounting page before a range is chosen: this year up to today (UTC)."""
+    today = utcnow().date()
+    return AccountingForm(formdata=None, date_from=today.replace(month=1, day=1), date_to=today)
+
+
+def _accounting_page(form: AccountingForm, summaries=None):
+    return render_template("staff/accounting.html", form=form, summaries=summaries)
+
+
+@bp.route("/accounting")
+def accounting_page():
+    form = AccountingForm(formdata=request.args) if request.args else _default_range()
+    if request.args and not form.validate():
+        return _accounting_page(form), 400
+    summaries = accounting.monthly_summary(form.date_from.data, form.date_to.data)
+    return _accounting_page(form, summaries)
+
+
+def _csv_download(stream, name: str):
+    """A streamed CSV of the range in the query string, or the page with its errors."""
+    form = AccountingForm(formdata=request.args)
+    if not form.validate():
+        return _accounting_page(form), 400
+    first, last = form.date_from.data, form.date_to.data
+    return Response(
+        stream_with_context(stream(first, last, bom=form.bom.data)),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}-{first}-to-{last}.csv"'},
+    )
+
+
+@bp.route("/accounting/payments.csv")
+def payments_csv():
+    return _csv_download(movement_chunks, "payments")
+
+
+@bp.route("/accounting/summary.csv")
+def summary_csv():
+    return _csv_download(summary_chunks, "monthly-summary")
 
 
 # --- admin actions -----------------------------------------------------------------------
@@ -203,6 +278,14 @@ def _failed(error: Exception, gift_id: int):
     else:
         flash(f"{error} Nothing was changed.", "error")
     return _back(gift_id)
+
+
+#: what a page says when Stripe's answer to a change never came
+ANSWER_LOST = (
+    "Stripe did not answer in time, so we do not know yet whether {what}. The outcome "
+    "will show on the gift page once Stripe's event arrives. Confirming this page again "
+    "is safe: it asks Stripe about the same request and cannot do it twice."
+)
 
 
 @bp.route("/payments/<int:payment_id>/refund", methods=["GET", "POST"])
@@ -222,20 +305,39 @@ def refund(payment_id: int):
     except InvalidAmount as error:
         form.amount.errors = [str(error)]
         return render_template("staff/refund.html", **page, confirm=False), 400
+    if form.confirmed.data == "yes":
+        return _confirm_refund(payment, amount, form, page)
     if amount <= 0 or amount > remaining:
         limit = format_money(remaining, payment.currency)
         form.amount.errors = [f"Enter an amount above zero and at most {limit}."]
         return render_template("staff/refund.html", **page, confirm=False), 400
-    if form.confirmed.data != "yes":
-        form.amount.data = as_input(amount, payment.currency)
-        return render_template("staff/refund.html", **page, amount=amount, confirm=True)
+    form.amount.data = as_input(amount, payment.currency)
+    return render_template("staff/refund.html", **page, amount=amount, confirm=True)
+
+
+def _confirm_refund(payment: Payment, amount: int, form: RefundForm, page: dict):
+    """Carry out a confirmed refund; the amount is checked against what remains by
+    ``admin.refund_payment``, unless this confirmation was carried out before."""
     gift_id, currency = payment.gift_id, payment.currency
+    actor, intent = Actor.staff(current_user), form.intent.data
     try:
         with commit_or_rollback():
-            admin.refund_payment(payment, amount, actor=Actor.staff(current_user))
+            outcome = admin.refund_payment(payment, amount, actor=actor, intent=intent)
+    except GatewayUnavailable:
+        with commit_or_rollback():
+            admin.record_lost_refund(payment, amount, actor=actor, intent=intent)
+        what = f"{format_money(amount, currency)} was refunded"
+        flash(ANSWER_LOST.format(what=what), "error")
+        return render_template("staff/refund.html", **page, amount=amount, confirm=True), 504
     except (admin.ActionRefused, GatewayError) as error:
         return _failed(error, gift_id)
-    flash(f"Refunded {format_money(amount, currency)}.", "success")
+    refunded = format_money(outcome.amount, currency)
+    if outcome.repeated:
+        flash(f"This refund was already made: {refunded} refunded. Nothing more was done.", "info")
+    elif outcome.row is None:
+        flash(f"Stripe accepted the refund of {refunded}; it shows here once it completes.", "info")
+    else:
+        flash(f"Refunded {refunded}.", "success")
     return _back(gift_id)
 
 
@@ -251,7 +353,15 @@ def cancel(gift_id: int):
         return render_template("staff/cancel.html", gift=gift, form=form, confirm=True)
     try:
         with commit_or_rollback():
-            admin.cancel_gift(gift, at_period_end=at_period_end, actor=Actor.staff(current_user))
+            admin.cancel_gift(
+                gift,
+                at_period_end=at_period_end,
+                actor=Actor.staff(current_user),
+                intent=form.intent.data,
+            )
+    except GatewayUnavailable:
+        flash(ANSWER_LOST.format(what="the gift was cancelled"), "error")
+        return render_template("staff/cancel.html", gift=gift, form=form, confirm=True), 504
     except (admin.ActionRefused, GatewayError) as error:
         return _failed(error, gift_id)
     flash(
@@ -273,8 +383,15 @@ def resend_receipt(payment_id: int):
     gift_id, email = payment.gift_id, payment.gift.donor.email
     try:
         with commit_or_rollback():
-            admin.resend_receipt(payment, actor=Actor.staff(current_user))
-    except (admin.ActionRefused, GatewayError) as error:
+            queued = admin.resend_receipt(
+                payment, actor=Actor.staff(current_user), intent=form.intent.data
+            )
+    except admin.ActionRefused as error:
         return _failed(error, gift_id)
-    flash(f"Receipt queued for {email}.", "success")
+    flash(
+        f"Receipt queued for {email}."
+        if queued
+        else f"This receipt was already queued for {email}. Nothing more was done.",
+        "success",
+    )
     return _back(gift_id)

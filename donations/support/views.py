@@ -20,7 +20,7 @@ from flask_wtf.csrf import generate_csrf
 from donations import ledger, links
 from donations.config import public_url
 from donations.db import commit_or_rollback, db
-from donations.enums import GAVE_STATUSES, RUNNING_STATUSES, Frequency, GiftStatus
+from donations.enums import GAVE_STATUSES, RUNNING_STATUSES, Frequency, GiftStatus, TributeKind
 from donations.forms import ConfirmForm
 from donations.giving import checkout
 from donations.models import Gift
@@ -36,6 +36,9 @@ UNAVAILABLE = (
 MAX_CONFIRM_REFRESHES = 10
 RENDER_CACHE_SIZE = 512
 CSRF_PLACEHOLDER = "csrf-token-placeholder"
+#: how much of a reader's own text is shown back when the form is shown again
+ECHO_LIMIT = 2000
+TRIBUTE_KINDS = frozenset(TributeKind)
 
 
 def _page_defaults() -> dict:
@@ -55,6 +58,7 @@ def _page_defaults() -> dict:
                 }
                 for currency, bounds in limits.items()
             },
+            "fee_models_json": services.fee_models_json(),
         }
         current_app.extensions["support_page"] = cached
     return cached
@@ -91,7 +95,36 @@ def _prefill(values, *, keep_mistyped: bool = False) -> dict:
         "name": values.get("name") or session.get("donor_name", ""),
         "source": source,
         "reminder": values.get("reminder", ""),
+        "cover_fees": bool(values.get("cover_fees")),
+        "anonymous": bool(values.get("anonymous")),
+        "tribute": {
+            "kind": kind if (kind := values.get("tribute_kind", "")) in TRIBUTE_KINDS else "",
+            "name": values.get("tribute_name", "")[:ECHO_LIMIT],
+            "message": values.get("tribute_message", "")[:ECHO_LIMIT],
+            "notify_email": values.get("tribute_notify_email", "")[:ECHO_LIMIT],
+        },
     }
+
+
+def _is_personal(choice: dict) -> bool:
+    """Whether the choice carries the reader's own details (never cached or shared)."""
+    return bool(
+        choice["email"]
+        or choice["name"]
+        or choice["reminder"]
+        or choice["anonymous"]
+        or any(choice["tribute"].values())
+    )
+
+
+def _fee_label(choice: dict) -> str:
+    """The fee "cover the fees" adds to the amount shown, formatted; "" when the amount
+    shown is not money (the form is shown again with that error)."""
+    try:
+        amount = to_minor(choice["amount"], choice["currency"])
+    except InvalidAmount:
+        return ""
+    return format_money(services.covered_fee(amount, choice["currency"]), choice["currency"])
 
 
 def _remind_url(choice: dict) -> str:
@@ -110,6 +143,7 @@ def _page(choice: dict, *, errors: dict, notice: str, csrf_token: str) -> str:
         "support/index.html",
         choice=choice,
         remind_url=_remind_url(choice),
+        fee_label=_fee_label(choice),
         errors=errors,
         notice=notice,
         csrf_token=csrf_token,
@@ -126,13 +160,21 @@ def _cached_form(values, notice: str):
     """The form for an anonymous first visit, rendered once per choice and reused.
 
     Only the CSRF token differs between such visits, so it is put in per request; pages
-    with a reader's own details (email, name, reminder) are always rendered afresh.
+    with a reader's own details (email, name, reminder, privacy, a dedication) are always
+    rendered afresh.
     """
     choice = _prefill(values)
-    if choice["email"] or choice["name"] or choice["reminder"]:
+    if _is_personal(choice):
         return _render_form(values, notice=notice)
     cache = current_app.extensions.setdefault("support_page_html", {})
-    key = (choice["frequency"], choice["currency"], choice["amount"], choice["source"], notice)
+    key = (
+        choice["frequency"],
+        choice["currency"],
+        choice["amount"],
+        choice["source"],
+        choice["cover_fees"],
+        notice,
+    )
     html = cache.get(key)
     if html is None:
         if len(cache) >= RENDER_CACHE_SIZE:
@@ -157,15 +199,22 @@ def continue_to_checkout():
     if not form.validate():
         errors = {name: field.errors[0] for name, field in form._fields.items() if field.errors}
         return _render_form(request.form, errors=errors, status=422)
+    amount, currency = form.amount_minor, form.currency.data
     choice = checkout.GiftChoice(
         frequency=Frequency(form.frequency.data),
-        amount=form.amount_minor,
-        currency=form.currency.data,
+        amount=amount,
+        currency=currency,
         email=form.email.data.strip(),
         name=(form.name.data or "").strip(),
         source=(form.source.data or "support")[:32],
         source_url=request.referrer or "",
         reminder_token=form.reminder.data or "",
+        covered_fee=services.covered_fee(amount, currency) if form.cover_fees.data else 0,
+        tribute_kind=TributeKind(form.tribute_kind.data),
+        tribute_name=form.tribute_name.data or "",
+        tribute_message=form.tribute_message.data or "",
+        tribute_notify_email=form.tribute_notify_email.data or "",
+        anonymous=form.anonymous.data,
     )
     session["donor_email"], session["donor_name"] = choice.email, choice.name
     response = _checkout_redirect(choice)
@@ -176,13 +225,16 @@ def continue_to_checkout():
 
 def _checkout_redirect(choice: checkout.GiftChoice):
     """Record the choice as a pending gift and send the reader to its Checkout page; None
-    if the payment service refused or could not be reached (nothing is left behind)."""
+    if the payment service refused or could not be reached (the gift is kept, abandoned,
+    and nothing is charged)."""
     kept = {
         "frequency": choice.frequency,
         "amount": as_input(choice.amount, choice.currency),
         "currency": choice.currency,
         "cancelled": "1",
     }
+    if choice.covered_fee:
+        kept["cover_fees"] = "1"
     with commit_or_rollback():
         gift = checkout.create_pending_gift(choice)
     try:
@@ -195,11 +247,11 @@ def _checkout_redirect(choice: checkout.GiftChoice):
     except GatewayError as error:
         current_app.logger.warning("checkout could not start: %s", error)
         with commit_or_rollback():
-            checkout.forget_gift(gift)
+            checkout.abandon_gift(gift)
         return None
     except BaseException:
         with commit_or_rollback():
-            checkout.forget_gift(gift)
+            checkout.abandon_gift(gift)
         raise
     return redirect(checkout_url, code=303)
 
@@ -234,7 +286,7 @@ def _upsell_offer(gift: Gift) -> int | None:
     """ "Make it monthly?" after a paid one-time gift: the monthly amount to suggest."""
     if gift.frequency != Frequency.ONCE or gift.status != GiftStatus.PAID:
         return None
-    return services.upsell_amount(gift.amount, gift.currency)
+    return services.upsell_amount(gift.amount - gift.covered_fee, gift.currency)
 
 
 @bp.post("/thanks/monthly")
@@ -260,6 +312,7 @@ def make_it_monthly():
         source="upsell",
         source_url=request.referrer or "",
         upsell_of_gift_id=gift.id,
+        anonymous=gift.anonymous,
     )
     return _checkout_redirect(choice) or _unavailable_page()
 
@@ -299,20 +352,23 @@ def restart(token: str):
     if form.validate_on_submit():
         choice = checkout.GiftChoice(
             frequency=Frequency(gift.frequency),
-            amount=gift.amount,
+            amount=gift.amount - gift.covered_fee,
             currency=gift.currency,
             email=gift.donor.email,
             name=gift.donor.name,
             source="restart",
+            covered_fee=gift.covered_fee,
+            anonymous=gift.anonymous,
         )
         return _checkout_redirect(choice) or _unavailable_page()
     change_url = url_for(
         "support.support_page",
         frequency=gift.frequency,
-        amount=as_input(gift.amount, gift.currency),
+        amount=as_input(gift.amount - gift.covered_fee, gift.currency),
         currency=gift.currency,
         email=gift.donor.email,
         source="restart",
+        **({"cover_fees": "1"} if gift.covered_fee else {}),
     )
     return render_template("support/restart.html", gift=gift, form=form, change_url=change_url)
 
@@ -346,4 +402,6 @@ def appeal_box():
     """The end-of-article box, embeddable in an iframe on any newsroom page (see
     ``security.FRAMEABLE_ENDPOINTS``)."""
     choice = _prefill(request.args)
-    return render_template("support/appeal.html", choice=choice, **_page_defaults())
+    return render_template(
+        "support/appeal.html", choice=choice, fee_label=_fee_label(choice), **_page_defaults()
+    )
