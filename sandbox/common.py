@@ -110,6 +110,19 @@ def metadata_param(value, param="metadata"):
     return {str(k): str(v) for k, v in metadata.items()}
 
 
+def merged_metadata(current, value):
+    """Stripe's metadata update: keys merge, an empty value unsets its key, ``""`` clears all."""
+    if value == "":
+        return {}
+    merged = dict(current or {})
+    for key, item in as_dict(value, "metadata").items():
+        if item == "":
+            merged.pop(key, None)
+        else:
+            merged[key] = str(item)
+    return merged
+
+
 def expand_param(params):
     expand = params.pop("expand", None) or []
     if isinstance(expand, str):

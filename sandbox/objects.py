@@ -21,6 +21,7 @@ LOCALSTRIPE_KINDS = {
     "si_": ls.SubscriptionItem,
     "seti_": ls.SetupIntent,
     "evt_": ls.Event,
+    "txn_": ls.BalanceTransaction,
     "plan_": ls.Plan,
 }
 

@@ -3,14 +3,14 @@
 localstripe lets a refund exceed the charge and rejects ``reason``; here ``POST /v1/refunds``
 takes ``payment_intent`` or ``charge``, an optional ``amount`` (default: what is left), ``reason``
 and ``metadata``, refuses more than the unrefunded amount with Stripe's error, and emits
-``refund.created`` and ``charge.refunded``. The list routes for charges, invoices, refunds and
-payment intents are replaced so that ``created`` filters and ``starting_after`` work, newest
-first, as on Stripe.
+``refund.created`` and ``charge.refunded``; a charge whose dispute is open or lost is refused
+(``charge_disputed``). The list routes for charges, invoices, refunds and payment intents are
+replaced so that ``created`` filters and ``starting_after`` work, newest first, as on Stripe.
 """
 
 from localstripe import resources as ls
 
-from . import objects
+from . import disputes, objects
 from .common import (
     StripeError,
     expand_param,
@@ -64,6 +64,7 @@ async def create_refund(request):
     params = await read_params(request)
     expand = expand_param(params)
     charge = _charge_to_refund(params)
+    disputes.refuse_refund_if_charged_back(charge)
     reason = params.get("reason") or None
     remaining = charge.amount - charge.amount_refunded
     if remaining <= 0:

@@ -25,6 +25,7 @@ from localstripe import server as ls_server
 from localstripe.errors import UserError
 
 from . import (
+    balance,
     billing,
     checkout,
     disputes,
@@ -53,6 +54,7 @@ API_ROUTES = (
     + subscriptions.ROUTES
     + billing.ROUTES
     + disputes.ROUTES
+    + balance.ROUTES
 )
 
 
@@ -191,6 +193,7 @@ def patch_localstripe(persist_path=None):
     renewals.install()
     billing.install()
     payment_methods.install()
+    balance.install()
     persistence.load()
     return persistence
 

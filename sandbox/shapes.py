@@ -21,6 +21,7 @@ from .spec import SPEC
 # The object kinds the sandbox shapes (every kind the product reads); any other kind is answered
 # as localstripe builds it.
 KINDS = (
+    "balance_transaction",
     "charge",
     "checkout.session",
     "customer",
@@ -78,9 +79,10 @@ def _project(obj, shape, expand):
         value = obj[field] if field in obj else copy.deepcopy(default)
         inner = _sub_expand(expand, field)
         if field in expandable:
-            if isinstance(value, dict) and "id" in value and field not in expand:
+            expanded = field in expand or bool(inner)  # "a.b" expands "a" too, as on Stripe
+            if isinstance(value, dict) and "id" in value and not expanded:
                 value = value["id"]
-            elif isinstance(value, str) and value and field in expand:
+            elif isinstance(value, str) and value and expanded:
                 value = objects.export(value) or value
         if isinstance(value, dict) and field in nested and not isinstance(value.get("object"), str):
             value = _project(value, nested[field], inner)
@@ -254,6 +256,14 @@ def _refund(obj):
             obj["payment_intent"] = charge.payment_intent
 
 
+def _dispute(obj):
+    """The plugin keeps a dispute's balance transactions by id; Stripe shows them whole."""
+    obj["balance_transactions"] = [
+        objects.export(txn) if isinstance(txn, str) else txn
+        for txn in obj.get("balance_transactions", [])
+    ]
+
+
 def _first_invoice_id(subscription_id):
     for invoice in objects.all_of("invoice"):
         if invoice.subscription == subscription_id:
@@ -328,6 +338,7 @@ ENRICHERS = {
     "payment_intent": _payment_intent,
     "charge": _charge,
     "refund": _refund,
+    "dispute": _dispute,
     "setup_intent": _setup_intent,
     "invoice": _invoice,
     "line_item": _line_item,

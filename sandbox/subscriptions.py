@@ -32,6 +32,7 @@ from .common import (
     expand_param,
     json_response,
     match,
+    merged_metadata,
     not_found,
     read_params,
     to_bool,
@@ -140,17 +141,7 @@ def _details(value):
 
 
 def _update_metadata(obj, value):
-    """Stripe's metadata update: keys merge, an empty value unsets its key, ``""`` clears all."""
-    if value == "":
-        obj.metadata = {}
-        return
-    merged = dict(obj.metadata or {})
-    for key, item in as_dict(value, "metadata").items():
-        if item == "":
-            merged.pop(key, None)
-        else:
-            merged[key] = str(item)
-    obj.metadata = merged
+    obj.metadata = merged_metadata(obj.metadata, value)
 
 
 def _item_change(subscription, items, proration):

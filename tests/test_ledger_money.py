@@ -90,7 +90,7 @@ def test_a_renewal_and_a_refund_keep_their_fees_whichever_event_comes_first(clie
 
 
 def dispute(sandbox, client, gift) -> dict:
-    post_applied(client, only_event(sandbox, "checkout.session.completed"))
+    post_all(client, sandbox, "charge.succeeded", "checkout.session.completed")
     return sandbox.dispute(charge_of(sandbox, gift)["id"])
 
 

@@ -298,6 +298,7 @@ def change_amount(gift: Gift, amount: int, *, actor: Actor, intent: str) -> Gift
         current, amount=amount, idempotency_key=f"amount-{gift.id}-{intent}-{amount}"
     )
     _apply_fresh(gift, actor)
+    gift.covered_fee = 0  # the donor chose a new total; it no longer splits into gift and fee
     record_audit(
         actor,
         AuditAction.CHANGE_AMOUNT,

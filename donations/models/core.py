@@ -141,9 +141,11 @@ class Payment(db.Model):
 
     __tablename__ = "payments"
     __table_args__ = (
-        #: the dashboard's period sums read currency and amount from the index alone
+        #: the dashboard's period sums (per currency and kind, with fees) from the index alone
         sa.Index(
-            "ix_payments_created_cover", "created_at", postgresql_include=["currency", "amount"]
+            "ix_payments_created_cover",
+            "created_at",
+            postgresql_include=["currency", "amount", "kind", "fee"],
         ),
         sa.Index("ix_payments_gift", "gift_id"),
         #: refunds of a charge: what remains refundable

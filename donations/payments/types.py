@@ -24,7 +24,10 @@ class GatewayError(Exception):
 
 
 class GatewayUnavailable(GatewayError):
-    """The provider could not be reached or failed on its side; nothing was charged."""
+    """The provider could not be reached, did not answer in time, or failed on its side.
+
+    Whether it acted is unknown: a write may have happened (its answer lost), so it is
+    retried only with the same idempotency key, which returns the first outcome."""
 
 
 class InvalidWebhook(Exception):

@@ -17,6 +17,18 @@ branch_labels = None
 depends_on = None
 
 
+COVER_BEFORE = ["currency", "amount"]
+COVER_AFTER = ["currency", "amount", "kind", "fee"]
+
+
+def _cover(include: list[str]) -> None:
+    """The dashboard's covering index on PostgreSQL (SQLite has no INCLUDE)."""
+    op.drop_index("ix_payments_created_cover", table_name="payments")
+    op.create_index(
+        "ix_payments_created_cover", "payments", ["created_at"], postgresql_include=include
+    )
+
+
 def upgrade():
     op.create_table('receipt_counters',
     sa.Column('year', sa.Integer(), autoincrement=False, nullable=False),
@@ -64,10 +76,11 @@ def upgrade():
                type_=sa.String(length=20),
                existing_nullable=False)
         batch_op.create_unique_constraint(batch_op.f('uq_payments_receipt_number'), ['receipt_number'])
-
+    _cover(COVER_AFTER)
 
 
 def downgrade():
+    _cover(COVER_BEFORE)
     with op.batch_alter_table('payments') as batch_op:
         batch_op.drop_constraint(batch_op.f('uq_payments_receipt_number'), type_='unique')
         batch_op.alter_column('kind',

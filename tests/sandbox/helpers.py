@@ -36,14 +36,14 @@ def monthly_session(interval="month", amount=500, **overrides):
     return stripe.checkout.Session.create(**params)
 
 
-def one_time_session(amount=2500, **overrides):
+def one_time_session(amount=2500, currency="usd", **overrides):
     params = dict(
         mode="payment",
         line_items=[
             {
                 "quantity": 1,
                 "price_data": {
-                    "currency": "usd",
+                    "currency": currency,
                     "unit_amount": amount,
                     "product_data": {"name": "One-time gift"},
                 },
@@ -104,6 +104,23 @@ def sandbox_post(sandbox, path, **data):
 def retry(sandbox, invoice_id):
     """Stripe's next automatic retry of an open invoice, now; the invoice."""
     response = sandbox_post(sandbox, f"/_sandbox/invoices/{invoice_id}/retry")
+    response.raise_for_status()
+    return response.json()
+
+
+def paid_charge(sandbox, amount=2500, currency="usd"):
+    """A one-time gift paid through Checkout; its ``stripe.Charge``."""
+    session = one_time_session(amount=amount, currency=currency)
+    assert sandbox.pay(session.id).status_code == 200
+    intent = stripe.PaymentIntent.retrieve(
+        stripe.checkout.Session.retrieve(session.id).payment_intent
+    )
+    return stripe.Charge.retrieve(intent.latest_charge)
+
+
+def close_dispute(sandbox, dispute_id, outcome):
+    """The bank decides an open dispute (``won`` or ``lost``); the dispute."""
+    response = sandbox_post(sandbox, f"/_sandbox/disputes/{dispute_id}/close", outcome=outcome)
     response.raise_for_status()
     return response.json()
 

@@ -14,6 +14,7 @@ import requests
 from sandbox.spec import SPEC
 
 from .helpers import (
+    close_dispute,
     monthly_session,
     one_time_session,
     retry,
@@ -39,6 +40,7 @@ KINDS = (
     "event",
     "webhook_endpoint",
     "dispute",
+    "balance_transaction",
 )
 
 JSON_TYPES = {
@@ -107,6 +109,19 @@ def _get(sandbox, path, **params):
     return response.json()
 
 
+def _post(sandbox, path, **data):
+    response = requests.post(
+        sandbox.url + path,
+        data=data,
+        headers={
+            "Authorization": f"Bearer {sandbox.api_key}",
+            "Stripe-Version": "2025-02-24.acacia",
+        },
+    )
+    response.raise_for_status()
+    return response.json()
+
+
 @pytest.fixture
 def answers(sandbox, api):
     """Raw JSON answers for every kind of object, from a monthly and a one-time donation."""
@@ -126,7 +141,7 @@ def answers(sandbox, api):
     pi = _get(sandbox, f"/v1/payment_intents/{once_json['payment_intent']}")
     charge_id = pi["latest_charge"]
     refund = api.Refund.create(charge=charge_id, amount=100, reason="requested_by_customer")
-    dispute = sandbox.dispute(charge_id)
+    disputes = _dispute_answers(sandbox, charge_id, invoice["charge"])
     price_id = subscription["items"]["data"][0]["price"]["id"]
     product_id = subscription["items"]["data"][0]["price"]["product"]
     sandbox.renew(subscription["id"])
@@ -161,8 +176,27 @@ def answers(sandbox, api):
         "refund": [_get(sandbox, f"/v1/refunds/{refund.id}")],
         "event": events,
         "webhook_endpoint": [_get(sandbox, f"/v1/webhook_endpoints/{created['id']}"), created],
-        "dispute": [dispute],
+        "dispute": [*disputes, *_get(sandbox, "/v1/disputes", limit=100)["data"]],
+        "balance_transaction": [
+            _get(sandbox, f"/v1/charges/{charge_id}", **EXPAND_BALANCE)["balance_transaction"],
+            _get(sandbox, f"/v1/refunds/{refund.id}", **EXPAND_BALANCE)["balance_transaction"],
+            *_get(sandbox, "/v1/balance_transactions", limit=100)["data"],
+        ],
     }
+
+
+EXPAND_BALANCE = {"expand[]": "balance_transaction"}
+
+
+def _dispute_answers(sandbox, charge_id, other_charge_id):
+    """A dispute in each state: opened, answered with evidence, won; another one lost."""
+    opened = sandbox.dispute(charge_id)
+    answered = _post(
+        sandbox, f"/v1/disputes/{opened['id']}", **{"evidence[uncategorized_text]": "Delivered."}
+    )
+    won = close_dispute(sandbox, opened["id"], "won")
+    lost = close_dispute(sandbox, sandbox.dispute(other_charge_id)["id"], "lost")
+    return [opened, answered, won, lost]
 
 
 def _every_event(sandbox):
@@ -269,6 +303,18 @@ def test_the_answers_hold_the_recurring_fields_set(answers):
     assert answers["payment_intent"][-1]["last_payment_error"]["code"] == "card_declined"
 
 
+def test_the_answers_hold_every_dispute_state_and_balance_movement(answers):
+    """Disputes and balance transactions are checked in every state they can be in."""
+    statuses = [dispute["status"] for dispute in answers["dispute"][:4]]
+    assert statuses == ["needs_response", "under_review", "won", "lost"]
+    assert [len(d["balance_transactions"]) for d in answers["dispute"][:4]] == [1, 1, 2, 1]
+    categories = {txn["reporting_category"] for txn in answers["balance_transaction"]}
+    assert categories == {"charge", "refund", "dispute", "dispute_reversal"}
+    statuses = {txn["status"] for txn in answers["balance_transaction"]}
+    assert statuses == {"available", "pending"}
+    assert all(txn["fee_details"] for txn in answers["balance_transaction"] if txn["fee"])
+
+
 def test_no_deleted_field_on_live_objects(answers):
     for kind in ("invoice", "price", "subscription_item", "webhook_endpoint", "customer"):
         for data in answers[kind]:
@@ -296,6 +342,10 @@ def test_events_carry_full_objects_in_acacia_shapes(answers):
         "refund.created",
         "charge.refunded",
         "charge.dispute.created",
+        "charge.dispute.funds_withdrawn",
+        "charge.dispute.updated",
+        "charge.dispute.closed",
+        "charge.dispute.funds_reinstated",
         "customer.subscription.updated",
         "customer.subscription.deleted",
         "setup_intent.created",
