@@ -162,7 +162,7 @@ def test_a_receipt_gives_its_number_date_amount_fee_dedication_and_the_organisat
 
     assert subject == "Thank you for your gift of $10.61 to Le Quotidien Éxemplaire"
     for body in (text, html):
-        assert "2027-000042" in body and "2027-03-05" in body
+        assert "2027-000042" in body and "5 March 2027" in body
         assert "$10.61 (includes $0.61 you added to cover card fees)" in body
         assert "In memory of Ada Byron" in body
         assert "Quotidien Éxemplaire SAS" in body and "75002 Paris" in body
@@ -195,7 +195,7 @@ def test_a_receipt_queued_before_receipt_numbers_still_renders(app, receipt_sett
 
     assert subject == "Thank you for your gift of $10.61 to Le Quotidien Éxemplaire"
     for body in (text, html):
-        assert "$10.61" in body and "2027-03-05" in body
+        assert "$10.61" in body and "5 March 2027" in body
         assert "Receipt number" not in body and "cover card fees" not in body
         assert "Dedication" not in body and "Refunded" not in body
         assert "No goods or services were provided" in body
