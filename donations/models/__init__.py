@@ -11,12 +11,13 @@ from donations.models.core import (
     Gift,
     Payment,
     ReceiptCounter,
+    RefusedEvent,
     RenewalFailure,
     StripeEvent,
 )
 from donations.models.outbox import OutboxEmail
 from donations.models.reminders import Reminder
-from donations.models.staff import AuditLog, StaffUser
+from donations.models.staff import AuditLog, RecoveryCode, StaffUser
 
 __all__ = [
     "RUNNING_RECURRING",
@@ -28,6 +29,8 @@ __all__ = [
     "OutboxEmail",
     "Payment",
     "ReceiptCounter",
+    "RecoveryCode",
+    "RefusedEvent",
     "Reminder",
     "RenewalFailure",
     "StaffUser",

@@ -258,6 +258,20 @@ class DailyRun(db.Model):
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class RefusedEvent(db.Model):
+    """A webhook refused because Stripe sent it in an API version the gateway does not
+    read: kept (without its body) so the staff dashboard can warn and say how to fix it."""
+
+    __tablename__ = "refused_events"
+    __table_args__ = (sa.Index("ix_refused_events_received", "received_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stripe_id: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    type: Mapped[str] = mapped_column(sa.String(100))
+    api_version: Mapped[str] = mapped_column(sa.String(64))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class StripeEvent(db.Model):
     """The webhook inbox: each event stored once, before it is applied."""
 

@@ -25,6 +25,20 @@ class StaffUser(UserMixin, db.Model):
     locked_until: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: the TOTP secret (base32) once two-factor sign-in is set up; None without it
+    totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    totp_enabled_at: Mapped[datetime | None]
+    #: the last TOTP time step accepted, so a code cannot be used twice
+    totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
+    #: failed second-factor attempts since the last success (locks like the password)
+    failed_codes: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: raised whenever the password or second factor changes or the account is disabled:
+    #: a session remembers the value it started with and ends when they differ
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
+
+    recovery_codes: Mapped[list[RecoveryCode]] = relationship(
+        back_populates="staff_user", order_by="RecoveryCode.id"
+    )
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses disabled accounts
@@ -33,6 +47,20 @@ class StaffUser(UserMixin, db.Model):
     @property
     def is_admin(self) -> bool:
         return self.role == StaffRole.ADMIN
+
+
+class RecoveryCode(db.Model):
+    """A one-time code that stands in for the second factor; only its hash is kept."""
+
+    __tablename__ = "staff_recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_user_id: Mapped[int] = mapped_column(sa.ForeignKey("staff_users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(sa.String(255))
+    used_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    staff_user: Mapped[StaffUser] = relationship(back_populates="recovery_codes")
 
 
 class AuditLog(db.Model):
