@@ -36,6 +36,7 @@ def create_app(config: dict | None = None) -> Flask:
         ledger,
         manage,
         payments,
+        privacy,
         recurring,
         remind,
         security,
@@ -64,4 +65,5 @@ def create_app(config: dict | None = None) -> Flask:
     worker.init_app(app)
     recurring.init_app(app)
     statements.init_app(app)
+    privacy.init_app(app)
     return app

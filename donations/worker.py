@@ -1,5 +1,5 @@
 """The worker: sends due reminders and queued outbox emails over SMTP, and runs the
-daily jobs (the card-expiry reminder) once a day.
+daily jobs (the card-expiry reminder, the retention purge) once a day.
 
 ``flask worker`` loops until SIGTERM/SIGINT (finishing the batch in hand, then exit 0);
 ``flask worker --once`` sends what is due and exits, for cron.
@@ -46,6 +46,8 @@ from donations.mail import (
     render_email,
 )
 from donations.models import OutboxEmail, Reminder
+from donations.privacy import services as privacy
+from donations.privacy.services import PRIVACY_PURGE
 from donations.recurring.services import CARD_EXPIRING, claim_daily, remind_expiring_cards
 from donations.remind import services as reminders
 from donations.statements.services import EMAIL_TEMPLATE as STATEMENT_EMAIL
@@ -315,19 +317,24 @@ def run_pending(
 
 
 def run_daily_jobs(now: datetime | None = None) -> None:
-    """Run each daily job if no worker has run it today (see ``recurring.services``).
+    """Run each daily job if no worker has run it today (see ``recurring.services``): the
+    card-expiry reminder and the retention purge.
 
-    A job that fails is logged and its claim rolled back, so the next loop tries it again
-    and the emails already due still go out.
+    Each job runs in its own transaction; one that fails is logged and its claim rolled
+    back, so the next loop tries it again and the emails already due still go out.
     """
     now = now or utcnow()
+    _run_daily(CARD_EXPIRING, now, lambda: f"{remind_expiring_cards(now)} emails queued")
+    _run_daily(PRIVACY_PURGE, now, lambda: privacy.describe(privacy.purge(now)))
+
+
+def _run_daily(job: str, now: datetime, work: Callable[[], str]) -> None:
     try:
         with commit_or_rollback():
-            if claim_daily(CARD_EXPIRING, now.date()):
-                queued = remind_expiring_cards(now)
-                log.info("daily %s: %d emails queued", CARD_EXPIRING, queued)
+            if claim_daily(job, now.date()):
+                log.info("daily %s: %s", job, work())
     except Exception:
-        log.exception("daily %s failed; it will be tried again", CARD_EXPIRING)
+        log.exception("daily %s failed; it will be tried again", job)
 
 
 def init_app(app: Flask) -> None:

@@ -1,4 +1,5 @@
-"""``python -m sandbox --port 8420 [--host 127.0.0.1] [--persist PATH] [--retry-delays 1,2,4,8]``.
+"""``python -m sandbox --port 8420 [--host 127.0.0.1] [--persist PATH] [--retry-delays 1,2,4,8]
+[--rate-limit N]``.
 
 Starts the Stripe sandbox (see the package docstring) and prints the URL it listens on. The
 webhook retry schedule can also come from ``SANDBOX_RETRY_DELAYS``; ``SANDBOX_PUBLIC_URL``
@@ -40,13 +41,24 @@ def main(argv=None):
         default=_delays(os.environ.get("SANDBOX_RETRY_DELAYS", "1,2,4,8")),
         help="seconds between webhook delivery attempts, e.g. 1,2,4,8",
     )
+    parser.add_argument(
+        "--rate-limit",
+        type=int,
+        default=0,
+        metavar="N",
+        help="answer Stripe's 429 beyond N /v1 requests per second (default 0: no limit)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no access log")
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     from .server import build_app
 
-    app = build_app(persist_path=args.persist, retry_delays=args.retry_delays)
+    if args.rate_limit < 0:
+        parser.error("--rate-limit must not be negative")
+    app = build_app(
+        persist_path=args.persist, retry_delays=args.retry_delays, rate_limit=args.rate_limit
+    )
 
     async def announce(app):
         print(f"Stripe sandbox listening on http://{args.host}:{args.port}", flush=True)

@@ -3,7 +3,8 @@
 The first answer to a POST carrying an ``Idempotency-Key`` is kept (per secret key and
 idempotency key); a repeat with the same parameters gets that answer again, with
 ``Idempotent-Replayed: true``, and creates nothing; a repeat with other parameters or on another
-route gets Stripe's 400 ``idempotency_error``. Server errors are not kept, so a retry can succeed.
+route gets Stripe's 400 ``idempotency_error``; a repeat while the first is still being answered
+gets Stripe's 409 ``idempotency_key_in_use``. Server errors are not kept, so a retry can succeed.
 """
 
 import json
@@ -14,10 +15,12 @@ from localstripe.server import get_api_key, get_post_data
 from .common import StripeError
 
 CACHE = {}
+IN_FLIGHT = set()
 
 
 def reset():
     CACHE.clear()
+    IN_FLIGHT.clear()
 
 
 @web.middleware
@@ -44,10 +47,20 @@ async def idempotency_middleware(request, handler):
             content_type="application/json",
             headers={"Idempotent-Replayed": "true", "Idempotency-Key": key},
         )
+    if cache_key in IN_FLIGHT:
+        raise StripeError(
+            409,
+            "There is currently another in-progress request using this Stripe-Idempotency-Key. "
+            "Please try again later.",
+            code="idempotency_key_in_use",
+        )
+    IN_FLIGHT.add(cache_key)
     try:
         response = await handler(request)
     except StripeError as exc:
         response = exc.response()
+    finally:
+        IN_FLIGHT.discard(cache_key)
     if response.status < 500 and isinstance(response, web.Response):
         CACHE[cache_key] = {
             "fingerprint": fingerprint,

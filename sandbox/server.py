@@ -7,11 +7,12 @@ middlewares are arranged so that, outermost first:
 
 1. errors (Stripe's shape; an unexpected exception becomes a JSON 500, never a traceback page),
 2. the plugin's public routes (payment page, ``/_sandbox/...``, ``/_config/...``): no API key,
-3. localstripe's API-key check,
-4. validation of every ``/v1`` request against Stripe's description of the pinned version,
-5. idempotency keys,
-6. acacia shapes for localstripe's own JSON answers,
-7. the plugin's ``/v1`` routes, which take precedence over localstripe's routes of the same path.
+3. faults asked for by tests (a rate limit, failures of the next requests: ``faults``),
+4. localstripe's API-key check,
+5. validation of every ``/v1`` request against Stripe's description of the pinned version,
+6. idempotency keys,
+7. acacia shapes for localstripe's own JSON answers,
+8. the plugin's ``/v1`` routes, which take precedence over localstripe's routes of the same path.
 """
 
 import json
@@ -30,6 +31,7 @@ from . import (
     checkout,
     disputes,
     events,
+    faults,
     idempotency,
     invoice_page,
     payment_methods,
@@ -61,6 +63,7 @@ API_ROUTES = (
 def reset_data(endpoints=False):
     ls.store.clear()
     idempotency.reset()
+    faults.reset()
     webhooks.reset(endpoints=endpoints)
 
 
@@ -83,6 +86,7 @@ PUBLIC_ROUTES = (
     + billing.PUBLIC_ROUTES
     + payment_methods.PUBLIC_ROUTES
     + disputes.PUBLIC_ROUTES
+    + faults.PUBLIC_ROUTES
     + [("DELETE", "/_config/data", flush_store), ("POST", "/_sandbox/reset", sandbox_reset)]
 )
 
@@ -198,8 +202,9 @@ def patch_localstripe(persist_path=None):
     return persistence
 
 
-def build_app(persist_path=None, retry_delays=None):
+def build_app(persist_path=None, retry_delays=None, rate_limit=0):
     persistence = patch_localstripe(persist_path)
+    faults.configure(rate_limit)
     if retry_delays is not None:
         webhooks.CONFIG["retry_delays"] = list(retry_delays)
     app = ls_server.app
@@ -209,6 +214,7 @@ def build_app(persist_path=None, retry_delays=None):
             error_middleware,
             *([_saving(persistence)] if persist_path else []),
             _dispatching(_router(PUBLIC_ROUTES)),
+            faults.faults_middleware,
             ls_server.auth_middleware,
             validation.validation_middleware,
             idempotency.idempotency_middleware,

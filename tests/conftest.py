@@ -78,6 +78,8 @@ def _test_config(database_url: str, sandbox_url: str) -> dict:
         "RATELIMIT_ENABLED": True,
         "RATELIMIT_STORAGE_URI": "memory://",
         "PUBLIC_URL": "",
+        #: the gateway still retries, but without seconds of back-off per test
+        "STRIPE_RETRY_BASE": 0.01,
     }
 
 

@@ -142,12 +142,39 @@ def form_fields_from(html: str) -> dict[str, str]:
 
 
 def sign_in(client, email: str = "admin@example.org", password: str = PASSWORD, next_url=None):
-    """Post the login form the way a browser would; return the response."""
+    """Post the login form the way a browser would and, when the account asks for a
+    second step, give it the code of an authenticator app; return the last response."""
     page = client.get("/staff/login")
     query = f"?next={next_url}" if next_url else ""
-    return client.post(
+    response = client.post(
         f"/staff/login{query}",
         data={"email": email, "password": password, "csrf_token": csrf_token_from(page.text)},
+    )
+    second_steps = ("/staff/login/code", "/staff/two-factor/setup")
+    if response.status_code == 302 and response.headers["Location"].startswith(second_steps):
+        return enter_code(client, email)
+    return response
+
+
+def enter_code(client, email: str = "admin@example.org"):
+    """Post the code step with the code an authenticator app shows, a time step the
+    account has not used yet; an account without a second factor gets one first, as if
+    it had set it up earlier (the setup page itself is tested on its own)."""
+    import time
+
+    import pyotp
+    import sqlalchemy as sa
+
+    user = db.session.scalar(sa.select(StaffUser).where(StaffUser.email == email))
+    if user.totp_enabled_at is None:
+        user.totp_secret = pyotp.random_base32()
+        user.totp_enabled_at = datetime.now(UTC)
+        db.session.flush()
+    step = max(int(time.time()) // 30, (user.totp_last_step or 0) + 1)
+    code = pyotp.TOTP(user.totp_secret).generate_otp(step)
+    page = client.get("/staff/login/code")
+    return client.post(
+        "/staff/login/code", data={"code": code, "csrf_token": csrf_token_from(page.text)}
     )
 
 
@@ -292,3 +319,30 @@ def make_dispute(
         **fields,
     )
     return _added(dispute)
+
+
+# the retention purge's factories: appended, so their imports are here
+from donations.models import StripeEvent  # noqa: E402
+
+
+def make_stripe_event(
+    received: str | datetime = "2025-06-01 10:00",
+    *,
+    processed: bool = True,
+    payload: str = '{"data": {"object": {"customer_email": "reader@example.org"}}}',
+    **fields,
+) -> StripeEvent:
+    """A webhook event stored at ``received``, applied then unless ``processed`` is False
+    (then it carries an error, as a failed one does)."""
+    number = next(_numbers)
+    fields.setdefault("stripe_id", f"evt_test{number}")
+    fields.setdefault("type", "checkout.session.completed")
+    fields.setdefault("object_id", f"cs_test{number}")
+    fields.setdefault("error", "" if processed else "RuntimeError: boom")
+    event = StripeEvent(
+        payload=payload,
+        received_at=at(received),
+        processed_at=at(received) if processed else None,
+        **fields,
+    )
+    return _added(event)

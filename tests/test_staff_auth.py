@@ -10,14 +10,15 @@ import sqlalchemy as sa
 
 from donations.db import db, utcnow
 from donations.models import StaffUser
+from donations.staff import PUBLIC_ENDPOINTS
 from tests.factories import PASSWORD, csrf_token_from, make_staff, sign_in
 
 
 def _staff_urls(app, *, admin_only: bool | None = None) -> list[tuple[str, str]]:
-    """(method, concrete URL) for every staff route except the login page."""
+    """(method, concrete URL) for every staff route except the sign-in pages."""
     urls = []
     for rule in app.url_map.iter_rules():
-        if not rule.endpoint.startswith("staff.") or rule.endpoint == "staff.login":
+        if not rule.endpoint.startswith("staff.") or rule.endpoint in PUBLIC_ENDPOINTS:
             continue
         view = app.view_functions[rule.endpoint]
         if admin_only is not None and getattr(view, "admin_only", False) != admin_only:

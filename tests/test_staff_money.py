@@ -15,12 +15,13 @@ import io
 import re
 import threading
 
+import pyotp
 import pytest
 import requests
 import sqlalchemy as sa
 
 from donations import ledger
-from donations.db import db
+from donations.db import db, utcnow
 from donations.enums import DisputeState, PaymentKind
 from donations.giving import admin
 from donations.models import AuditLog, Gift, OutboxEmail, Payment
@@ -435,7 +436,8 @@ def test_a_double_clicked_refund_of_half_refunds_once(app, client, sandbox):
 def test_two_simultaneous_confirmations_refund_once(app, live_server, sandbox):
     gift = _paid_gift(sandbox)
     [charge] = _rows(Payment, gift_id=gift.id)
-    make_staff()
+    secret = pyotp.random_base32()
+    make_staff(totp_secret=secret, totp_enabled_at=utcnow())
     db.session.commit()
     browser = requests.Session()
     login = browser.get(f"{live_server}/staff/login")
@@ -443,6 +445,11 @@ def test_two_simultaneous_confirmations_refund_once(app, live_server, sandbox):
         f"{live_server}/staff/login",
         data={"email": "admin@example.org", "password": "correct horse battery staple"}
         | {"csrf_token": csrf_token_from(login.text)},
+    )
+    code_page = browser.get(f"{live_server}/staff/login/code")
+    browser.post(
+        f"{live_server}/staff/login/code",
+        data={"code": pyotp.TOTP(secret).now(), "csrf_token": csrf_token_from(code_page.text)},
     )
     url = f"{live_server}/staff/payments/{charge.id}/refund"
     review = browser.post(url, data=form_fields_from(browser.get(url).text) | {"amount": "12.50"})

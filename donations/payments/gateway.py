@@ -34,6 +34,8 @@ class PaymentGateway(Protocol):
 
     #: whether the configured credentials move real money
     livemode: bool
+    #: the provider's API version the gateway reads; events in another are refused
+    api_version: str
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> PaymentGateway:

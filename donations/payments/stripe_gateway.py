@@ -2,13 +2,23 @@
 
 It pins the API version, points the SDK at the configured API base (the sandbox in
 development, Stripe itself when ``STRIPE_API_BASE`` is unset), sends an idempotency key
-with every create, and turns Stripe's objects into ``donations.payments.types``.
+with every write, and turns Stripe's objects into ``donations.payments.types``.
+
+It also retries, itself: answers Stripe asks us to repeat (429 rate and lock limits, 409
+"idempotency key in use", 5xx) and requests that got no answer are sent again after an
+exponential back-off with full jitter, a bounded number of times. That is safe because
+every write carries an idempotency key, so a repeat returns the first outcome. The SDK's
+own retries stay off, so this loop is the only one and its bound is the real bound.
 """
 
 from __future__ import annotations
 
 import enum
 import json
+import logging
+import random
+import time
+import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any, TypeVar
 
@@ -47,9 +57,16 @@ from donations.payments.types import (
 
 E = TypeVar("E", bound=enum.Enum)
 
+log = logging.getLogger(__name__)
+
 API_VERSION = "2025-02-24.acacia"
 TIMEOUT_SECONDS = 20
 WEBHOOK_TOLERANCE_SECONDS = 300
+#: the longest wait between two attempts: a reader is waiting for the answer
+MAX_RETRY_DELAY = 8.0
+#: Stripe's answers worth repeating: a concurrent request holds the idempotency key (409),
+#: too many requests or a locked object (429); 5xx are retried too
+RETRY_STATUSES = (409, 429)
 
 #: the project's frequencies as Stripe's recurring intervals, and back
 INTERVALS = {Frequency.MONTHLY: "month", Frequency.ANNUAL: "year"}
@@ -353,19 +370,76 @@ def to_event(body: Mapping[str, Any]) -> Event:
         object_id=obj.get("id") or "",
         data=converter(obj) if converter else None,
         raw=dict(body),
+        api_version=body.get("api_version") or "",
     )
+
+
+def _retryable(error: stripe.StripeError) -> bool:
+    """Whether repeating the request may succeed: no answer at all, 409, 429 or 5xx,
+    unless Stripe said ``Stripe-Should-Retry: false``."""
+    if isinstance(error, (stripe.APIConnectionError, stripe.RateLimitError)):
+        return True
+    if _header(error, "stripe-should-retry") == "false":
+        return False
+    status = getattr(error, "http_status", None) or 0
+    return status in RETRY_STATUSES or status >= 500
+
+
+def _header(error: stripe.StripeError, name: str) -> str | None:
+    headers = getattr(error, "headers", None) or {}
+    for key, value in headers.items():
+        if key.lower() == name:
+            return value
+    return None
+
+
+def _retry_after(error: stripe.StripeError) -> float:
+    """The seconds a ``Retry-After`` header asks for (0 without one)."""
+    try:
+        return max(0.0, float(_header(error, "retry-after") or 0))
+    except ValueError:
+        return 0.0
+
+
+def _translated(error: stripe.StripeError) -> GatewayError:
+    """Stripe's error as the gateway's: unavailable (nothing known to have happened), or a
+    refusal with a message for staff."""
+    status = getattr(error, "http_status", None) or 0
+    if isinstance(error, stripe.APIConnectionError):
+        return GatewayUnavailable("The payment service could not be reached.")
+    if isinstance(error, stripe.RateLimitError) or status in RETRY_STATUSES or status >= 500:
+        return GatewayUnavailable("The payment service is unavailable.")
+    message = getattr(error, "user_message", None) or str(error) or "Stripe error"
+    return GatewayError(message, code=getattr(error, "code", "") or "")
 
 
 class StripeGateway:
     """The ``PaymentGateway`` on Stripe: each call returns the project's own types."""
 
+    #: the API version every request asks for and every webhook event must be in
+    api_version = API_VERSION
+
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> StripeGateway:
-        return cls(config["STRIPE_SECRET_KEY"], config["STRIPE_API_BASE"])
+        return cls(
+            config["STRIPE_SECRET_KEY"],
+            config["STRIPE_API_BASE"],
+            max_retries=config["STRIPE_MAX_RETRIES"],
+            retry_base=config["STRIPE_RETRY_BASE"],
+        )
 
-    def __init__(self, secret_key: str, api_base: str | None = None) -> None:
+    def __init__(
+        self,
+        secret_key: str,
+        api_base: str | None = None,
+        *,
+        max_retries: int = 3,
+        retry_base: float = 0.5,
+    ) -> None:
         base_addresses = {"api": api_base.rstrip("/")} if api_base else {}
         self.livemode = secret_key.startswith(LIVE_KEY_PREFIXES)
+        self.max_retries = max(0, max_retries)
+        self.retry_base = max(0.0, retry_base)
         self._client = stripe.StripeClient(
             secret_key,
             stripe_version=API_VERSION,
@@ -375,17 +449,32 @@ class StripeGateway:
         )
 
     def _call(self, method, *args, **kwargs):
-        """Run one SDK call, translating Stripe's errors into the gateway's."""
-        try:
-            return method(*args, **kwargs)
-        except (stripe.APIConnectionError, stripe.RateLimitError) as error:
-            raise GatewayUnavailable("The payment service could not be reached.") from error
-        except stripe.StripeError as error:
-            status = getattr(error, "http_status", None) or 0
-            message = getattr(error, "user_message", None) or str(error) or "Stripe error"
-            if status >= 500:
-                raise GatewayUnavailable("The payment service is unavailable.") from error
-            raise GatewayError(message, code=getattr(error, "code", "") or "") from error
+        """Run one SDK call, retrying what Stripe asks us to repeat, and translate Stripe's
+        errors into the gateway's."""
+        retries = 0
+        while True:
+            try:
+                return method(*args, **kwargs)
+            except stripe.StripeError as error:
+                if retries >= self.max_retries or not _retryable(error):
+                    raise _translated(error) from error
+                delay = self._retry_delay(retries, error)
+                log.warning(
+                    "Stripe answered %s; retry %d of %d in %.2f s",
+                    getattr(error, "http_status", None) or "nothing",
+                    retries + 1,
+                    self.max_retries,
+                    delay,
+                )
+                time.sleep(delay)
+                retries += 1
+
+    def _retry_delay(self, retries: int, error: stripe.StripeError) -> float:
+        """Full jitter: anywhere up to the doubled back-off, but never sooner than a short
+        ``Retry-After`` Stripe asked for, and never longer than ``MAX_RETRY_DELAY``."""
+        ceiling = min(MAX_RETRY_DELAY, self.retry_base * 2**retries)
+        delay = random.uniform(0, ceiling)
+        return min(MAX_RETRY_DELAY, max(delay, _retry_after(error)))
 
     def create_checkout_session(
         self,
@@ -480,7 +569,15 @@ class StripeGateway:
         return to_checkout_session(self._call(self._client.checkout.sessions.retrieve, session_id))
 
     def expire_checkout_session(self, session_id: str) -> CheckoutSession:
-        return to_checkout_session(self._call(self._client.checkout.sessions.expire, session_id))
+        """Close an open Checkout page (a retry with the same key cannot fail on "already
+        expired")."""
+        return to_checkout_session(
+            self._call(
+                self._client.checkout.sessions.expire,
+                session_id,
+                options={"idempotency_key": f"expire-{session_id}"},
+            )
+        )
 
     def retrieve_subscription(self, subscription_id: str) -> Subscription:
         return to_subscription(self._call(self._client.subscriptions.retrieve, subscription_id))
@@ -561,7 +658,8 @@ class StripeGateway:
         self, subscription_id: str, *, at_period_end: bool, idempotency_key: str | None = None
     ) -> Subscription:
         """Stop a recurring gift now, or let it run to the end of the paid period."""
-        options = {"idempotency_key": idempotency_key} if idempotency_key else {}
+        # without the caller's key, one of our own makes this call's retries safe
+        options = {"idempotency_key": idempotency_key or f"cancel-{uuid.uuid4()}"}
         if at_period_end:
             subscription = self._call(
                 self._client.subscriptions.update,

@@ -310,6 +310,8 @@ class Event:
     data: ProviderObject | None
     #: the verified JSON body, kept in the inbox as received
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
+    #: the API version the provider wrote the event in ("" if it did not say)
+    api_version: str = ""
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,9 @@
 actions.
 
 Every route of the blueprint is guarded once, in ``before_request``: anonymous users go
-to the login page, and views marked ``admin_only`` answer 403 to viewers.
+to the login page (a session that has ended says so), an account that must have a second
+factor and has none goes to set it up, and views marked ``admin_only`` answer 403 to
+viewers. The session rules themselves are in ``donations.staff.auth``.
 """
 
 from __future__ import annotations
@@ -40,8 +42,10 @@ bp.add_app_template_global(STATUS_LABELS, "status_labels")
 bp.add_app_template_global(MOVEMENT_LABELS, "movement_labels")
 bp.add_app_template_global(DISPUTE_LABELS, "dispute_labels")
 
-#: endpoints reachable without a session
-PUBLIC_ENDPOINTS = {"staff.login"}
+#: endpoints reachable without a session (the two-factor ones check the pending sign-in)
+PUBLIC_ENDPOINTS = {"staff.login", "staff.login_code", "staff.two_factor_setup"}
+#: what an account that must set up its second factor may still do
+BEFORE_SETUP_ENDPOINTS = {"staff.logout"}
 
 
 def admin_only(view):
@@ -52,11 +56,19 @@ def admin_only(view):
 
 @bp.before_request
 def require_staff():
-    """Send anonymous users to login; refuse admin actions to viewers."""
+    """Send anonymous users to login and those who must to the second factor's setup;
+    refuse admin actions to viewers; note the session's use."""
+    from donations.staff import auth, services
+
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
-    if not current_user.is_authenticated:
+    if not current_user.is_authenticated or not auth.session_is_current(current_user):
+        auth.end_stale_session()
         return redirect(url_for("staff.login", next=request.full_path.rstrip("?")))
+    auth.seen()
+    if request.endpoint not in BEFORE_SETUP_ENDPOINTS and not services.has_two_factor(current_user):
+        if services.requires_two_factor(current_user):
+            return redirect(url_for("staff.two_factor_setup"))
     view = current_app.view_functions.get(request.endpoint or "")
     if getattr(view, "admin_only", False) and not current_user.is_admin:
         abort(403)
@@ -71,15 +83,20 @@ def no_store(response):
 
 
 def _load_user(user_id: str) -> StaffUser | None:
-    """The signed-in staff user of a session, while the account stays active."""
+    """The signed-in staff user of a session, while the account stays active and the
+    session within its rules (``auth.session_is_current``)."""
+    from donations.staff import auth
+
     if not user_id.isdigit():
         return None
     user = db.session.get(StaffUser, int(user_id))
-    return user if user is not None and user.active else None
+    if user is None or not user.active or not auth.session_is_current(user):
+        return None
+    return user
 
 
 def init_app(app: Flask) -> None:
-    from donations.staff import cli, views  # noqa: F401  (registers the routes)
+    from donations.staff import auth, cli, views  # noqa: F401  (registers the routes)
 
     login_manager.login_view = "staff.login"
     login_manager.login_message = "Please sign in to continue."

@@ -1,4 +1,5 @@
-"""``flask staff``: create staff accounts, reset passwords, disable accounts."""
+"""``flask staff``: create staff accounts, reset passwords, disable accounts, remove a
+lost second factor."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ from donations.db import commit_or_rollback
 from donations.enums import StaffRole
 from donations.models import StaffUser
 from donations.staff import services
+from donations.staff.services import MIN_PASSWORD_LENGTH
 
 staff_cli = AppGroup("staff", help="Manage staff accounts.")
-MIN_PASSWORD_LENGTH = 12
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -80,3 +81,19 @@ def disable(email: str) -> None:
     with commit_or_rollback():
         services.disable_account(user)
     click.echo(f"Disabled {user.email}.")
+
+
+@staff_cli.command("reset-2fa")
+@click.argument("email")
+def reset_two_factor(email: str) -> None:
+    """Remove a lost second factor and its recovery codes; the account's sessions end."""
+    user = _find(email)
+    had_two_factor = services.has_two_factor(user)
+    with commit_or_rollback():
+        removed = services.remove_two_factor(user)
+    what = "Removed the second factor" if had_two_factor else "No second factor was set up"
+    click.echo(
+        f"{what} of {user.email}; deleted {removed} recovery codes; signed out its sessions."
+    )
+    if services.requires_two_factor(user):
+        click.echo("It must set up a new one at its next sign-in.")

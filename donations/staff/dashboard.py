@@ -38,6 +38,7 @@ from donations.remind.queries import reminder_figures
 from donations.staff.accounting import Money, money_columns, money_from, month_bucket, month_label
 from donations.staff.queries import cached, cached_by_gifts
 from donations.staff.recurring import RecurringMonth, cached_month_figures
+from donations.webhooks.refused import RefusedVersions, recent_refusals
 
 #: recurring gifts that got going: running, or ended since (cancelled or lapsed)
 STARTED = (*RUNNING_STATUSES, *ENDED_STATUSES)
@@ -93,6 +94,8 @@ class Dashboard:
     open_disputes: OpenDisputes = field(default_factory=OpenDisputes)
     #: checkouts started this month and not paid, by status (never in the money)
     unpaid: dict[str, int] = field(default_factory=dict)
+    #: webhook events refused for their API version in the last 7 days (a warning)
+    refused_events: RefusedVersions = field(default_factory=RefusedVersions)
 
     @property
     def churn_rate(self) -> float | None:
@@ -314,6 +317,7 @@ def figures(now: datetime) -> Dashboard:
         unpaid=cached_by_gifts(
             ("unpaid-checkouts", month_start(now)), lambda: unpaid_checkouts(now)
         ),
+        refused_events=recent_refusals(now),
     )
 
 

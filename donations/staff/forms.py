@@ -1,5 +1,6 @@
-"""Staff forms: sign-in, the contributions filter, the accounting range, and the admin
-action confirmations (each carrying a one-time intent, ``donations.forms.IntentForm``)."""
+"""Staff forms: sign-in and the account page, the contributions filter, the accounting
+range, and the admin action confirmations (each carrying a one-time intent,
+``donations.forms.IntentForm``)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
+    EqualTo,
     InputRequired,
     Length,
     NumberRange,
@@ -32,6 +34,7 @@ from donations.enums import Collection, Frequency, GiftStatus
 from donations.forms import IntentForm
 from donations.staff import STATUS_LABELS
 from donations.staff.accounting import MAX_RANGE_YEARS, years_after
+from donations.staff.services import MIN_PASSWORD_LENGTH
 
 SORTS = [
     SelectChoice("date_desc", "Newest first"),
@@ -63,6 +66,41 @@ AMOUNT_RANGE = NumberRange(0, 10**9, message="Enter an amount between 0 and 1,00
 class LoginForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=320)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=1000)])
+
+
+class CodeForm(FlaskForm):
+    """A second-factor code: six digits from the app, or (where allowed) a recovery code."""
+
+    code = StringField(
+        "Code",
+        validators=[DataRequired("Enter the code your app shows."), Length(max=40)],
+        render_kw={"autocomplete": "one-time-code", "autocapitalize": "off", "spellcheck": "false"},
+    )
+
+
+class PasswordChangeForm(FlaskForm):
+    current = PasswordField(
+        "Current password",
+        validators=[DataRequired(), Length(max=1000)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    new = PasswordField(
+        "New password",
+        validators=[
+            DataRequired(),
+            Length(
+                min=MIN_PASSWORD_LENGTH,
+                max=1000,
+                message=f"Use at least {MIN_PASSWORD_LENGTH} characters.",
+            ),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
+    repeat = PasswordField(
+        "New password again",
+        validators=[DataRequired(), EqualTo("new", "The two new passwords differ.")],
+        render_kw={"autocomplete": "new-password"},
+    )
 
 
 class GiftFilterForm(FlaskForm):

@@ -1,6 +1,6 @@
-"""Every staff route: sign-in, the dashboard, contributions (and their CSV), donors (and
-their annual statements), accounting (the payments export and the monthly summary), and
-the admin actions.
+"""Every staff route but sign-in and the account page (those are in ``auth``): the
+dashboard, contributions (and their CSV), donors (and their annual statements),
+accounting (the payments export and the monthly summary), and the admin actions.
 
 An admin action is a form (GET), a confirmation page (first POST) and the action (POST
 with ``confirmed``), all CSRF-protected; the blueprint guard answers 403 to viewers. Each
@@ -12,26 +12,21 @@ nothing, a lost answer (``GatewayUnavailable``) may have changed something, and 
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import (
     Response,
     abort,
     current_app,
     flash,
-    g,
     redirect,
     render_template,
     request,
-    session,
     stream_with_context,
     url_for,
 )
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user
 
 from donations.db import commit_or_rollback, db, utcnow
 from donations.enums import Collection, Frequency, GiftStatus
-from donations.extensions import limiter
 from donations.giving import admin
 from donations.giving.admin import Actor
 from donations.models import Donor, Gift, Payment
@@ -45,7 +40,6 @@ from donations.staff import (
     details,
     queries,
     recurring,
-    services,
 )
 from donations.staff.csv_export import csv_chunks, movement_chunks, summary_chunks
 from donations.staff.forms import (
@@ -54,67 +48,14 @@ from donations.staff.forms import (
     ConfirmForm,
     DonorSearchForm,
     GiftFilterForm,
-    LoginForm,
     RefundForm,
 )
 from donations.statements.download import statement_download
 from donations.statements.services import NoStatement, statement_years
 
-SIGN_IN_FAILED = "Wrong email or password, or too many attempts: wait a few minutes and try again."
-
 
 def currencies() -> list[str]:
     return list(current_app.config["CURRENCIES"])
-
-
-# --- sign-in -----------------------------------------------------------------------------
-
-
-def safe_next(target: str | None) -> str:
-    """``target`` if it is a path on this site, else the dashboard."""
-    fallback = url_for("staff.dashboard")
-    if not target or not target.startswith("/") or target.startswith("//"):
-        return fallback
-    if "\\" in target or any(ord(char) < 32 for char in target):
-        return fallback
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc:
-        return fallback
-    return target
-
-
-def _fresh_session() -> None:
-    """Drop everything from before sign-in/out, the CSRF token included (a new one is
-    issued on the next form), so nothing planted in a session survives the change."""
-    session.clear()
-    g.pop("csrf_token", None)
-
-
-def _login_rate() -> str:
-    return current_app.config["STAFF_LOGIN_RATE_LIMIT"]
-
-
-@bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_rate, methods=["POST"])
-def login():
-    form = LoginForm()
-    if form.validate_on_submit():
-        with commit_or_rollback():
-            user = services.authenticate(form.email.data, form.password.data, now=utcnow())
-        if user is not None:
-            _fresh_session()
-            login_user(user)
-            return redirect(safe_next(request.args.get("next")))
-        flash(SIGN_IN_FAILED, "error")
-    return render_template("staff/login.html", form=form)
-
-
-@bp.route("/logout", methods=["POST"])
-def logout():
-    logout_user()
-    _fresh_session()
-    flash("You are signed out.", "info")
-    return redirect(url_for("staff.login"))
 
 
 # --- reading -----------------------------------------------------------------------------

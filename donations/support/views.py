@@ -394,7 +394,18 @@ def _confirm_from_stripe(gift: Gift) -> None:
 
 @bp.get("/privacy")
 def privacy():
-    return render_template("support/privacy.html")
+    """What is kept and for how long, in the words and days of the retention settings."""
+    from babel.dates import format_timedelta
+
+    from donations.privacy import services as retention
+
+    return render_template(
+        "support/privacy.html",
+        retention=retention.retention_days(),
+        rate_limit_window=format_timedelta(
+            retention.longest_rate_limit_window(), threshold=1, locale="en"
+        ),
+    )
 
 
 @bp.get("/appeal")

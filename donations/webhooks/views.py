@@ -1,7 +1,8 @@
 """``POST /webhooks/stripe``: verify, store in the inbox, apply, answer.
 
 Stripe retries anything but a 2xx, so the answer says exactly what happened: 400 for a
-delivery that cannot be trusted (nothing stored), 200 once the event is applied or was
+delivery that cannot be trusted or is written in an API version other than the pinned one
+(nothing stored in the inbox; see ``refused``), 200 once the event is applied or was
 already, 500 when applying failed (the error is kept on the inbox row and Stripe retries).
 """
 
@@ -12,7 +13,7 @@ from flask import current_app, jsonify, request
 from donations import ledger
 from donations.db import commit_or_rollback
 from donations.payments import InvalidWebhook, gateway
-from donations.webhooks import bp
+from donations.webhooks import bp, refused
 
 
 @bp.post("/webhooks/stripe")
@@ -27,6 +28,13 @@ def stripe_webhook():
         )
     except InvalidWebhook as error:
         return jsonify(error="invalid webhook", reason=str(error)), 400
+    pinned = gateway().api_version
+    if event.api_version != pinned:
+        reason = refused.refusal_reason(event, pinned)
+        current_app.logger.warning("webhook %s (%s) refused: %s", event.id, event.type, reason)
+        with commit_or_rollback():
+            refused.record(event)
+        return jsonify(error="wrong api_version", reason=reason, event=event.id), 400
     if event.livemode != gateway().livemode:
         mode = "live" if event.livemode else "test"
         reason = f"a {mode}-mode event does not match the configured Stripe key"
