@@ -70,9 +70,10 @@ class TributeKind(enum.StrEnum):
 class DisputeState(enum.StrEnum):
     """Where a dispute stands, as the ledger keeps it."""
 
-    OPEN = "open"  #: needs a response or is under review: the money is withdrawn
+    OPEN = "open"  #: needs a response or is under review
     WON = "won"  #: the money came back
     LOST = "lost"  #: the money stays with the cardholder
+    CLOSED = "closed"  #: an inquiry that ended without a dispute: no money moved
 
 
 class OutboxStatus(enum.StrEnum):

@@ -100,6 +100,7 @@ def test_a_dispute_withdraws_the_money_and_gives_it_back_only_if_won(client, san
     db.session.flush()
     gift = give_and_pay(sandbox, amount=5000)
     opened = dispute(sandbox, client, gift)
+    post_applied(client, only_event(sandbox, "charge.dispute.created"))
     sandbox_post(sandbox, f"/_sandbox/disputes/{opened['id']}/close", outcome=outcome)
     events = sandbox_events(sandbox, *DISPUTE_EVENTS)
 

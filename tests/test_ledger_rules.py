@@ -93,3 +93,20 @@ def test_the_second_failure_of_a_renewal_gets_a_different_email():
 )
 def test_make_it_monthly_suggests_the_largest_preset_within_a_third(one_time, expected):
     assert rules.upsell_amount(one_time, [500, 1000, 2500], 200) == expected
+
+
+def test_an_inquiry_moves_no_money_and_a_closed_dispute_never_reopens():
+    from donations.enums import DisputeState, PaymentKind
+    from donations.payments.types import BalanceTransaction, DisputeStatus
+
+    assert rules.dispute_movements("dp_1", 500, DisputeStatus.INQUIRY, ()) == []
+    assert rules.dispute_movements("dp_1", 500, DisputeStatus.INQUIRY_CLOSED, ()) == []
+    withdrawn = BalanceTransaction("txn_1", -500, 1500, -2000, "USD")
+    [movement] = rules.dispute_movements("dp_1", 500, DisputeStatus.OPEN, (withdrawn,))
+    assert (movement.kind, movement.amount, movement.balance) == (
+        PaymentKind.DISPUTE,
+        -500,
+        withdrawn,
+    )
+    assert rules.dispute_state(DisputeStatus.OPEN, DisputeState.WON) is DisputeState.WON
+    assert rules.dispute_state(DisputeStatus.INQUIRY_CLOSED) is DisputeState.CLOSED

@@ -3,6 +3,7 @@ the concurrency and whatever is rolled back."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -12,14 +13,18 @@ import sqlalchemy as sa
 from donations.db import db
 from donations.enums import Frequency, GiftStatus
 from donations.ledger.records import lock_gift_by, record_charge
-from donations.models import Gift, Payment
+from donations.models import Gift, OutboxEmail, Payment
 from tests.factories import at, make_gift
 
 JUNE_2026 = int(at("2026-06-01 12:00").timestamp())
 
 
 def numbers() -> list[str]:
-    query = sa.select(Payment.receipt_number).order_by(Payment.receipt_number)
+    query = (
+        sa.select(Payment.receipt_number)
+        .where(Payment.receipt_number.is_not(None))
+        .order_by(Payment.receipt_number)
+    )
     return list(db.session.scalars(query))
 
 
@@ -36,11 +41,12 @@ def test_charges_are_numbered_in_order_per_year_and_a_duplicate_takes_no_number(
     record(gift.id, "in_1")  # the same invoice again: no new row, no number used
     record(gift.id, "in_2")
     record(gift.id, "in_3", when=int(at("2027-01-02 09:00").timestamp()))
+    db.session.commit()
 
     assert numbers() == ["2026-000001", "2026-000002", "2027-000001"]
 
 
-def test_a_rolled_back_payment_gives_its_number_back(app):
+def test_a_rolled_back_payment_takes_no_number(app):
     gift = make_gift(frequency=Frequency.MONTHLY, status=GiftStatus.ACTIVE)
     db.session.flush()
     record(gift.id, "in_kept")
@@ -50,6 +56,7 @@ def test_a_rolled_back_payment_gives_its_number_back(app):
             raise RuntimeError("the handler failed after numbering")
 
     record(gift.id, "in_next")
+    db.session.commit()
 
     assert numbers() == ["2026-000001", "2026-000002"]
 
@@ -92,3 +99,13 @@ def test_concurrent_payments_on_postgresql_take_every_number_once(app):
     committed = db.session.scalar(sa.select(sa.func.count(Payment.id)))
     assert taken == [f"2026-{n:06d}" for n in range(1, committed + 1)]
     assert db.session.scalar(sa.select(sa.func.count(Gift.id))) == len(ids)
+
+
+def test_the_queued_receipt_carries_the_number_given_at_commit(app):
+    gift = make_gift(frequency=Frequency.MONTHLY, status=GiftStatus.ACTIVE)
+    db.session.flush()
+    record(gift.id, "in_emailed")
+    db.session.commit()
+
+    [receipt] = db.session.scalars(sa.select(OutboxEmail).where(OutboxEmail.template == "receipt"))
+    assert json.loads(receipt.context)["receipt_number"] == "2026-000001"

@@ -56,15 +56,11 @@ def _lock(gift: Gift) -> None:
 
 
 def remaining_refundable(payment: Payment) -> int:
-    """A charge's amount minus the refunds already recorded against it."""
+    """A charge's amount minus what it already gave back: its refunds and what its
+    disputes withdrew and did not reinstate (a disputed charge cannot be refunded)."""
     if payment.kind != PaymentKind.CHARGE or payment.amount <= 0:
         return 0
-    refunded = db.session.scalar(
-        sa.select(sa.func.coalesce(sa.func.sum(Payment.amount), 0)).where(
-            Payment.refunded_payment_id == payment.id
-        )
-    )
-    return max(payment.amount + int(refunded or 0), 0)
+    return max(payment.amount - ledger.returned_of(payment), 0)
 
 
 @dataclass(frozen=True)

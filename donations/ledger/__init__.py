@@ -6,12 +6,14 @@ all go through the same idempotent functions below, which decide by the pure rul
 each refund a notice in the outbox, in the same transaction.
 """
 
+import sqlalchemy as sa
 from flask import Flask
+from sqlalchemy.orm import Session
 
 from donations.ledger.cards import CardUpdate, apply_setup_session
 from donations.ledger.changes import collecting
 from donations.ledger.charges import apply_checkout_session
-from donations.ledger.emails import receipt_context
+from donations.ledger.emails import receipt_context, returned_of
 from donations.ledger.events import UnexpectedEvent, apply_event
 from donations.ledger.inbox import (
     Outcome,
@@ -22,6 +24,7 @@ from donations.ledger.inbox import (
     replay,
 )
 from donations.ledger.reconcile import reconcile
+from donations.ledger.records import forget_pending_receipts, number_pending_receipts
 from donations.ledger.refunds import record_refund
 from donations.ledger.subscriptions import apply_subscription
 
@@ -42,11 +45,18 @@ __all__ = [
     "reconcile",
     "record_refund",
     "replay",
+    "returned_of",
 ]
 
 
 def init_app(app: Flask) -> None:
-    """The ``flask stripe …`` commands."""
+    """Receipt numbering at commit, and the ``flask stripe …`` commands."""
     from donations.ledger import cli
 
+    for name, listener in (
+        ("before_commit", number_pending_receipts),
+        ("after_transaction_end", forget_pending_receipts),
+    ):
+        if not sa.event.contains(Session, name, listener):
+            sa.event.listen(Session, name, listener)
     cli.init_app(app)

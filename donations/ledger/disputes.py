@@ -16,11 +16,10 @@ from donations.db import db, utcnow
 from donations.enums import DisputeState, PaymentKind
 from donations.ledger import emails, rules
 from donations.ledger.changes import from_timestamp, note, update
-from donations.ledger.records import lock_gift_by, payment_by_stripe_id
+from donations.ledger.records import balance_fields, lock_gift_by, payment_by_stripe_id
 from donations.ledger.refunds import ensure_charge_recorded
 from donations.models import Dispute, Gift, Payment
 from donations.payments import GatewayError, GatewayUnavailable, gateway
-from donations.payments.types import BalanceTransaction
 from donations.payments.types import Dispute as ReportedDispute
 
 
@@ -39,7 +38,7 @@ def apply_dispute(reported: ReportedDispute) -> Gift | None:
     if gift is None:
         return None
     row = db.session.scalar(sa.select(Dispute).where(Dispute.stripe_id == current.id))
-    state = rules.dispute_state(current.status)
+    state = rules.dispute_state(current.status, row.state if row else None)
     if row is None:
         row = Dispute(
             stripe_id=current.id,
@@ -55,7 +54,8 @@ def apply_dispute(reported: ReportedDispute) -> Gift | None:
         db.session.add(row)
         db.session.flush()
         note(f"gift {gift.id}: dispute {current.id} of {current.amount} {row.currency} opened")
-        emails.queue_dispute_opened(row, gift)
+        if state is DisputeState.OPEN:
+            emails.queue_dispute_opened(row, gift)
     else:
         update(
             row,
@@ -63,21 +63,27 @@ def apply_dispute(reported: ReportedDispute) -> Gift | None:
             state=state,
             respond_by=from_timestamp(current.respond_by),
         )
-    if state is not DisputeState.OPEN and row.closed_at is None:
+    if state in rules.CLOSED_DISPUTE_STATES and row.closed_at is None:
         row.closed_at = utcnow()
     update(charge, f"payment {charge.stripe_id}", disputed=True)
     update(gift, f"gift {gift.id}", disputed=True)
     for movement in rules.dispute_movements(
-        current.id, current.amount, state, current.balance_transactions
+        current.id, current.amount, current.status, current.balance_transactions
     ):
-        _record(gift, charge, movement)
+        _record(gift, charge, movement, current.created)
     return gift
 
 
-def _record(gift: Gift, charge: Payment, movement: rules.DisputeMovement) -> None:
-    if payment_by_stripe_id(movement.stripe_id) is not None:
+def _record(gift: Gift, charge: Payment, movement: rules.DisputeMovement, opened: int) -> None:
+    """Record one movement once; a movement first recorded without its balance
+    transaction gets its fee and net when a later event brings it."""
+    fields = balance_fields(movement.balance, charge.currency)
+    existing = payment_by_stripe_id(movement.stripe_id)
+    if existing is not None:
+        missing = {name: value for name, value in fields.items() if getattr(existing, name) is None}
+        update(existing, f"payment {existing.stripe_id}", **missing)
         return
-    balance: BalanceTransaction | None = movement.balance
+    moved_at = movement.balance.created if movement.balance else opened
     db.session.add(
         Payment(
             gift=gift,
@@ -89,10 +95,8 @@ def _record(gift: Gift, charge: Payment, movement: rules.DisputeMovement) -> Non
             stripe_payment_intent_id=charge.stripe_payment_intent_id,
             stripe_charge_id=charge.stripe_charge_id,
             reason="dispute" if movement.kind is PaymentKind.DISPUTE else "dispute won",
-            fee=balance.fee if balance else None,
-            net=balance.net if balance else None,
-            stripe_balance_transaction_id=balance.id if balance else None,
-            created_at=utcnow(),
+            created_at=from_timestamp(moved_at) or utcnow(),
+            **fields,
         )
     )
     db.session.flush()

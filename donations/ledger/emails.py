@@ -8,6 +8,7 @@ send it twice.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,7 +21,7 @@ from donations.db import db
 from donations.enums import PaymentKind, StaffRole
 from donations.ledger import rules
 from donations.ledger.changes import note
-from donations.models import Dispute, Gift, Payment, StaffUser
+from donations.models import Dispute, Gift, OutboxEmail, Payment, StaffUser
 from donations.payments.types import Invoice
 
 
@@ -68,7 +69,6 @@ def queue_receipt(
     currency: str,
     paid_at: datetime,
     renewal: bool,
-    receipt_number: str | None,
 ) -> None:
     """Queue the receipt for a newly recorded charge (once per charge).
 
@@ -83,9 +83,24 @@ def queue_receipt(
         currency=currency,
         paid_at=paid_at,
         renewal=renewal,
-        receipt_number=receipt_number,
     )
     _queue(gift, "receipt", context, rules.receipt_key(stripe_id), stripe_id)
+
+
+def add_receipt_number(connection: sa.Connection, stripe_id: str, number: str) -> None:
+    """Write a charge's receipt number into its queued receipt (numbered at commit)."""
+    table = OutboxEmail.__table__
+    row = connection.execute(
+        sa.select(table.c.id, table.c.context).where(
+            table.c.dedupe_key == rules.receipt_key(stripe_id)
+        )
+    ).first()
+    if row is None:
+        return
+    context = json.loads(row.context) | {"receipt_number": number}
+    connection.execute(
+        sa.update(table).where(table.c.id == row.id).values(context=json.dumps(context))
+    )
 
 
 def queue_tribute_notice(gift: Gift) -> None:

@@ -53,7 +53,12 @@ def apply_event(event: Event) -> Gift | None:
         case EventKind.PAYMENT_SUCCEEDED | EventKind.PAYMENT_FAILED:
             return apply_payment_intent(_data(event, PaymentIntent))
         case EventKind.INVOICE_PAID:
-            return apply_invoice(_data(event, Invoice))
+            invoice = _data(event, Invoice)
+            gift = apply_invoice(invoice)
+            if gift is not None and invoice.charge_id:
+                # its charge.succeeded may have come while the invoice was still open
+                apply_charge_fee(gateway().retrieve_charge(invoice.charge_id))
+            return gift
         case EventKind.INVOICE_PAYMENT_FAILED:
             return apply_failed_invoice(_data(event, Invoice), failed_at=event.created)
         case EventKind.SUBSCRIPTION_CHANGED:

@@ -27,7 +27,7 @@ def apply_charge_fee(charge: Charge) -> Gift | None:
     if payment.fee is not None and payment.stripe_charge_id == charge.id:
         return gift
     balance = gateway().retrieve_balance_transaction(charge.balance_transaction_id)
-    fields = {"stripe_charge_id": charge.id, **balance_fields(balance)}
+    fields = {"stripe_charge_id": charge.id, **balance_fields(balance, payment.currency)}
     update(payment, f"payment {payment.stripe_id}", **fields)
     return gift
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import Session, SessionTransaction, joinedload
 
 from donations.db import db, dialect_insert, per_dialect, utcnow
 from donations.enums import PaymentKind, ReminderStatus
@@ -122,7 +122,7 @@ def record_charge(
             "stripe_payment_intent_id": payment_intent_id,
             "stripe_charge_id": charge_id,
             "recovered": recovered,
-            **balance_fields(balance),
+            **balance_fields(balance, currency),
             "created_at": paid_at,
             "recorded_at": utcnow(),
             "other_gift_id": gift.id,
@@ -137,10 +137,10 @@ def record_charge(
             stripe_invoice_id=invoice_id,
             stripe_payment_intent_id=payment_intent_id,
             stripe_charge_id=charge_id,
-            **balance_fields(balance),
+            **balance_fields(balance, currency),
         )
         return None
-    receipt_number = take_receipt_number(inserted.id, paid_at)
+    number_at_commit(inserted.id, paid_at, stripe_id)
     note(
         f"gift {gift.id}: payment {stripe_id} of {amount} {currency} recorded"
         + (" (recovered after a failed renewal)" if recovered else "")
@@ -153,15 +153,23 @@ def record_charge(
         currency=currency,
         paid_at=paid_at,
         renewal=bool(inserted.renewal),
-        receipt_number=receipt_number,
     )
     return inserted.id
 
 
-def balance_fields(balance: BalanceTransaction | None) -> dict[str, int | str | None]:
-    """A movement's fee, net and balance transaction id, or nothing when not known yet."""
+def balance_fields(
+    balance: BalanceTransaction | None, currency: str
+) -> dict[str, int | str | None]:
+    """A movement's fee, net and balance transaction id, or nothing when not known yet.
+
+    A balance moved in another currency than the movement's (the account settles in
+    another currency) gives no fee or net in the movement's currency: only its id is kept
+    and the fee stays unknown, rather than a figure in the wrong currency.
+    """
     if balance is None:
         return {}
+    if balance.currency and balance.currency != currency.upper():
+        return {"stripe_balance_transaction_id": balance.id}
     return {
         "fee": balance.fee,
         "net": balance.net,
@@ -169,22 +177,57 @@ def balance_fields(balance: BalanceTransaction | None) -> dict[str, int | str | 
     }
 
 
-def take_receipt_number(payment_id: int, paid_at: datetime) -> str:
-    """Give a new charge the next receipt number of its year, in its own transaction.
+#: where a transaction keeps the charges it recorded until it numbers them at commit
+PENDING_RECEIPTS = "donations.pending_receipts"
 
-    The counter row is updated with ``INSERT … ON CONFLICT DO UPDATE … RETURNING``: it stays
-    locked until the payment commits, so concurrent payments take numbers one after the
-    other, and a payment rolled back gives its number back: no gaps, no repeats.
+
+def number_at_commit(payment_id: int, paid_at: datetime, stripe_id: str) -> None:
+    """Give a new charge its receipt number when its transaction commits (see
+    ``number_pending_receipts``)."""
+    db.session.info.setdefault(PENDING_RECEIPTS, {})[payment_id] = (paid_at.year, stripe_id)
+
+
+def number_pending_receipts(session: Session) -> None:
+    """Number the transaction's new charges, as the last thing before it commits.
+
+    The year's counter row is updated with ``INSERT … ON CONFLICT DO UPDATE … RETURNING``
+    and stays locked until the commit a moment later: concurrent payments take numbers one
+    after the other, a rolled-back payment never took one, so numbers have no gaps and no
+    repeats; and as nothing else is locked after it, no transaction holding the counter
+    ever waits for another lock (no deadlock with one that holds a gift). The receipt
+    already queued for the charge gets its number too.
     """
-    connection = db.session.connection()
-    last = connection.execute(_counter_upsert(), {"year": paid_at.year}).scalar_one()
-    number = rules.receipt_number(paid_at.year, last)
-    connection.execute(
-        sa.update(Payment.__table__)
-        .where(Payment.__table__.c.id == payment_id)
-        .values(receipt_number=number)
+    pending = session.info.pop(PENDING_RECEIPTS, None)
+    if not pending:
+        return
+    connection = session.connection()
+    table = Payment.__table__
+    unnumbered = set(
+        connection.execute(
+            sa.select(table.c.id).where(
+                table.c.id.in_(list(pending)),
+                table.c.receipt_number.is_(None),
+            )
+        ).scalars()
     )
-    return number
+    for payment_id, (year, stripe_id) in sorted(pending.items()):
+        if payment_id not in unnumbered:
+            continue  # rolled back with its savepoint
+        last = connection.execute(_counter_upsert(), {"year": year}).scalar_one()
+        number = rules.receipt_number(year, last)
+        connection.execute(
+            sa.update(table).where(table.c.id == payment_id).values(receipt_number=number)
+        )
+        emails.add_receipt_number(connection, stripe_id, number)
+
+
+def forget_pending_receipts(session: Session, transaction: SessionTransaction) -> None:
+    """The session's transaction ended without numbering (rolled back): its charges were
+    never recorded. Savepoints ending leave the list alone: their rows are checked at
+    commit (a row rolled back with its savepoint no longer exists; a reused id is the
+    new row's, registered again)."""
+    if transaction.parent is None:
+        session.info.pop(PENDING_RECEIPTS, None)
 
 
 @per_dialect

@@ -55,7 +55,7 @@ def record_refund(refund: Refund) -> Payment | None:
         kind=PaymentKind.REFUND,
         amount=-refund.amount,
         currency=refund.currency or charge.currency,
-        **balance_fields(balance),
+        **balance_fields(balance, refund.currency or charge.currency),
         stripe_id=refund.id,
         stripe_invoice_id=charge.stripe_invoice_id,
         stripe_payment_intent_id=refund.payment_intent_id or charge.stripe_payment_intent_id,

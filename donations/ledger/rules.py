@@ -152,41 +152,45 @@ DISPUTE_STATES = {
     DisputeStatus.OPEN: DisputeState.OPEN,
     DisputeStatus.WON: DisputeState.WON,
     DisputeStatus.LOST: DisputeState.LOST,
+    DisputeStatus.INQUIRY: DisputeState.OPEN,
+    DisputeStatus.INQUIRY_CLOSED: DisputeState.CLOSED,
 }
+#: an inquiry moves no money unless it turns into a dispute
+NO_MONEY_STATUSES = (DisputeStatus.INQUIRY, DisputeStatus.INQUIRY_CLOSED)
+CLOSED_DISPUTE_STATES = (DisputeState.WON, DisputeState.LOST, DisputeState.CLOSED)
 
 
-def dispute_state(status: DisputeStatus) -> DisputeState:
-    return DISPUTE_STATES[status]
+def dispute_state(status: DisputeStatus, recorded: DisputeState | None = None) -> DisputeState:
+    """The ledger's state for Stripe's status; a closed dispute never opens again (a late
+    copy of an earlier state loses)."""
+    state = DISPUTE_STATES[status]
+    if recorded in CLOSED_DISPUTE_STATES and state is DisputeState.OPEN:
+        return recorded
+    return state
 
 
 def dispute_movements(
     dispute_id: str,
     amount: int,
-    state: DisputeState,
+    status: DisputeStatus,
     balances: tuple[BalanceTransaction, ...],
 ) -> list[DisputeMovement]:
-    """The money a dispute moved: withdrawn when it opened, reinstated if it was won.
+    """The money a dispute moved, in the charge's currency: withdrawn when it opened,
+    reinstated if it was won; an inquiry moves none.
 
-    Stripe's balance transactions give the fees; without them (not reported), the
-    dispute's amount is withdrawn, and given back once won, with the fee unknown.
+    Amounts are the dispute's own (its currency is the charge's); Stripe's balance
+    transactions give the fee and net only when they are in that currency too (a
+    balance settled in another currency leaves them unknown).
     """
     withdrawn = next((b for b in balances if b.amount < 0), None)
     reinstated = next((b for b in balances if b.amount > 0), None)
-    movements = [
-        DisputeMovement(
-            dispute_id,
-            PaymentKind.DISPUTE,
-            withdrawn.amount if withdrawn else -amount,
-            withdrawn,
-        )
-    ]
-    if reinstated is not None or state is DisputeState.WON:
+    if withdrawn is None and status in NO_MONEY_STATUSES:
+        return []
+    movements = [DisputeMovement(dispute_id, PaymentKind.DISPUTE, -amount, withdrawn)]
+    if reinstated is not None or status is DisputeStatus.WON:
         movements.append(
             DisputeMovement(
-                dispute_id + REINSTATED,
-                PaymentKind.DISPUTE_REVERSAL,
-                reinstated.amount if reinstated else amount,
-                reinstated,
+                dispute_id + REINSTATED, PaymentKind.DISPUTE_REVERSAL, amount, reinstated
             )
         )
     return movements

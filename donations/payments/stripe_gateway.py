@@ -128,7 +128,13 @@ CANCELLATION_REASONS = {
 }
 #: while a gift is paused its renewal invoices are voided: nothing is owed for them
 PAUSE_BEHAVIOR = "void"
-DISPUTE_STATUSES = {"won": DisputeStatus.WON, "lost": DisputeStatus.LOST}
+DISPUTE_STATUSES = {
+    "won": DisputeStatus.WON,
+    "lost": DisputeStatus.LOST,
+    "warning_needs_response": DisputeStatus.INQUIRY,
+    "warning_under_review": DisputeStatus.INQUIRY,
+    "warning_closed": DisputeStatus.INQUIRY_CLOSED,
+}
 #: what Stripe fills in on the success URL: the page the payer returns to learns the session
 RETURN_SESSION = "session_id={CHECKOUT_SESSION_ID}"
 #: a Checkout Session's ``payment_status`` values that mean the money is in
@@ -293,6 +299,7 @@ def to_balance_transaction(obj: Mapping[str, Any]) -> BalanceTransaction:
         fee=obj.get("fee") or 0,
         net=obj.get("net") or 0,
         currency=_upper(obj.get("currency")),
+        created=obj.get("created") or 0,
     )
 
 

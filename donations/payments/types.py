@@ -119,9 +119,11 @@ class RefundStatus(enum.StrEnum):
 
 
 class DisputeStatus(enum.StrEnum):
-    OPEN = "open"  #: needs a response or is under review
+    OPEN = "open"  #: needs a response or is under review: the money is withdrawn
     WON = "won"
     LOST = "lost"
+    INQUIRY = "inquiry"  #: the bank asks questions first: no money has moved
+    INQUIRY_CLOSED = "inquiry_closed"  #: the inquiry ended without a dispute
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,8 @@ class BalanceTransaction:
     amount: int  #: signed: money in is positive
     fee: int  #: the provider's fee; negative when a fee is returned
     net: int
-    currency: str
+    currency: str  #: the currency the balance moved in (the account's settlement currency)
+    created: int = 0
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ DISPUTE_LABELS = {
     DisputeState.OPEN: "open: awaiting the bank",
     DisputeState.WON: "won",
     DisputeState.LOST: "lost",
+    DisputeState.CLOSED: "inquiry closed, no money moved",
 }
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
