@@ -37,6 +37,7 @@ from flask import Flask, current_app
 
 from donations.db import commit_or_rollback, db, utcnow
 from donations.enums import OutboxStatus, ReminderStatus
+from donations.ledger.emails import complete_context
 from donations.mail import (
     CONNECTION_ERRORS,
     Attachment,
@@ -182,7 +183,7 @@ def _job(row, build: Callable[[], Message]) -> Job:
 
 def _outbox_message(email: OutboxEmail) -> Message:
     stamp = int(email.created_at.timestamp()) if email.created_at else 0
-    context = json.loads(email.context or "{}")
+    context = complete_context(email.template, json.loads(email.context or "{}"))
     attachments: list[Attachment] = []
     build_attachments = ATTACHMENTS.get(email.template)
     if build_attachments:

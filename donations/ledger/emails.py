@@ -8,7 +8,6 @@ send it twice.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,7 +20,7 @@ from donations.db import db
 from donations.enums import PaymentKind, StaffRole
 from donations.ledger import rules
 from donations.ledger.changes import note
-from donations.models import Dispute, Gift, OutboxEmail, Payment, StaffUser
+from donations.models import Dispute, Gift, Payment, StaffUser
 from donations.payments.types import Invoice
 
 
@@ -87,20 +86,16 @@ def queue_receipt(
     _queue(gift, "receipt", context, rules.receipt_key(stripe_id), stripe_id)
 
 
-def add_receipt_number(connection: sa.Connection, stripe_id: str, number: str) -> None:
-    """Write a charge's receipt number into its queued receipt (numbered at commit)."""
-    table = OutboxEmail.__table__
-    row = connection.execute(
-        sa.select(table.c.id, table.c.context).where(
-            table.c.dedupe_key == rules.receipt_key(stripe_id)
-        )
-    ).first()
-    if row is None:
-        return
-    context = json.loads(row.context) | {"receipt_number": number}
-    connection.execute(
-        sa.update(table).where(table.c.id == row.id).values(context=json.dumps(context))
+def complete_context(template: str, context: dict[str, Any]) -> dict[str, Any]:
+    """What a queued email learns only when it is sent: a receipt's number, given when
+    its payment's transaction committed (after the receipt was queued)."""
+    reference = context.get("payment_reference")
+    if template != "receipt" or context.get("receipt_number") or not reference:
+        return context
+    number = db.session.scalar(
+        sa.select(Payment.receipt_number).where(Payment.stripe_id == reference)
     )
+    return context | {"receipt_number": number}
 
 
 def queue_tribute_notice(gift: Gift) -> None:

@@ -195,7 +195,8 @@ def number_pending_receipts(session: Session) -> None:
     after the other, a rolled-back payment never took one, so numbers have no gaps and no
     repeats; and as nothing else is locked after it, no transaction holding the counter
     ever waits for another lock (no deadlock with one that holds a gift). The receipt
-    already queued for the charge gets its number too.
+    queued for the charge reads its number when it is sent (``emails.complete_context``),
+    which keeps the locked moment short.
     """
     pending = session.info.pop(PENDING_RECEIPTS, None)
     if not pending:
@@ -210,7 +211,7 @@ def number_pending_receipts(session: Session) -> None:
             )
         ).scalars()
     )
-    for payment_id, (year, stripe_id) in sorted(pending.items()):
+    for payment_id, (year, _stripe_id) in sorted(pending.items()):
         if payment_id not in unnumbered:
             continue  # rolled back with its savepoint
         last = connection.execute(_counter_upsert(), {"year": year}).scalar_one()
@@ -218,7 +219,6 @@ def number_pending_receipts(session: Session) -> None:
         connection.execute(
             sa.update(table).where(table.c.id == payment_id).values(receipt_number=number)
         )
-        emails.add_receipt_number(connection, stripe_id, number)
 
 
 def forget_pending_receipts(session: Session, transaction: SessionTransaction) -> None:
