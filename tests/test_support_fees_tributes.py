@@ -7,7 +7,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-import requests
 import sqlalchemy as sa
 
 from donations import links
@@ -15,38 +14,11 @@ from donations.db import db
 from donations.enums import Frequency, GiftStatus
 from donations.models import Gift
 from donations.support.services import FeeModel, covered_fee, fee_to_cover
-from tests.factories import csrf_token_from, form_fields_from, make_gift
+from tests.factories import form_fields_from, make_gift
+from tests.helpers_support import gift_count, post_donation, read_session
 
 CARD = FeeModel(Decimal("2.9"), 30)
 EURO_CARD = FeeModel(Decimal("1.5"), 25)
-
-
-def post_donation(client, **fields):
-    page = client.get("/")
-    data = {
-        "csrf_token": csrf_token_from(page.get_data(as_text=True)),
-        "frequency": "once",
-        "amount": "10",
-        "currency": "USD",
-        "email": "reader@example.org",
-        "name": "Ada Reader",
-    }
-    data.update(fields)
-    return client.post("/support", data=data)
-
-
-def gift_count() -> int:
-    return db.session.scalar(sa.select(sa.func.count(Gift.id)))
-
-
-def read_session(sandbox, session_id: str) -> dict:
-    response = requests.get(
-        f"{sandbox.url}/v1/checkout/sessions/{session_id}",
-        auth=("sk_test_platform", ""),
-        timeout=5,
-    )
-    response.raise_for_status()
-    return response.json()
 
 
 def card_fee(total: int, model: FeeModel) -> int:
