@@ -110,6 +110,8 @@ class AuditAction(enum.StrEnum):
     UPDATE_CARD = "update_card"
     LAPSE = "lapse"  #: Stripe ended the gift for non-payment
     STATEMENT = "statement"  #: an annual statement was downloaded or sent
+    EXPORT = "export"  #: a donor's data was exported (by the donor or staff)
+    ERASE = "erase"  #: a donor's personal data was erased (tombstoned)
 
 
 class ActorKind(enum.StrEnum):
@@ -119,3 +121,36 @@ class ActorKind(enum.StrEnum):
     DONOR = "donor"  #: a donor through their own signed link (``donor_id``)
     STRIPE = "stripe"  #: a fact Stripe reported
     SYSTEM = "system"  #: the platform itself (CLI, worker)
+
+
+class BlockReason(enum.StrEnum):
+    """Why starting a gift was refused (card-testing defence), as the dashboard counts it."""
+
+    IP = "ip"  #: too many starts from one address
+    NETWORK = "network"  #: too many starts from one /24 (IPv4) or /64 (IPv6)
+    EMAIL = "email"  #: too many starts for one email address
+    DOMAIN = "domain"  #: too many starts for one email domain
+    CEILING = "ceiling"  #: the platform-wide ceiling of Checkout sessions
+    CHALLENGE = "challenge"  #: the alarm is on and no valid proof-of-work came with it
+
+
+class GoalKind(enum.StrEnum):
+    """What a campaign's goal counts."""
+
+    AMOUNT = "amount"  #: money raised, in the goal's currency
+    DONORS = "donors"  #: new recurring donors
+
+
+class SubscriberStatus(enum.StrEnum):
+    """A newsletter subscriber's state (double opt-in)."""
+
+    PENDING = "pending"  #: signed up, confirmation link not clicked yet
+    CONFIRMED = "confirmed"  #: clicked the link: subscribed
+    UNSUBSCRIBED = "unsubscribed"
+
+
+class HandOffEvent(enum.StrEnum):
+    """A fact handed to the newsroom's email service by a signed HTTP POST."""
+
+    SUBSCRIBED = "subscribed"
+    UNSUBSCRIBED = "unsubscribed"

@@ -177,6 +177,7 @@ def test_partial_indexes_have_the_predicates_the_models_give(scratch_app):
     assert set(migrated) == {
         "ix_gifts_paused_until",
         "ix_gifts_recurring_running",
+        "ix_handoffs_pending_due",
         "ix_outbox_pending_due",
         "ix_reminders_scheduled_due",
         "uq_reminders_pending_email_month",

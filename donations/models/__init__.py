@@ -3,6 +3,7 @@
 The enums live in ``donations.enums`` and ``utcnow`` in ``donations.db``.
 """
 
+from donations.models.campaigns import Campaign, CampaignVariant
 from donations.models.core import (
     RUNNING_RECURRING,
     DailyRun,
@@ -15,6 +16,8 @@ from donations.models.core import (
     RenewalFailure,
     StripeEvent,
 )
+from donations.models.defence import BlockedAttempt, SpentChallenge
+from donations.models.newsletter import HandOff, NewsletterSubscriber
 from donations.models.outbox import OutboxEmail
 from donations.models.reminders import Reminder
 from donations.models.staff import AuditLog, RecoveryCode, StaffUser
@@ -22,10 +25,15 @@ from donations.models.staff import AuditLog, RecoveryCode, StaffUser
 __all__ = [
     "RUNNING_RECURRING",
     "AuditLog",
+    "BlockedAttempt",
+    "Campaign",
+    "CampaignVariant",
     "DailyRun",
     "Dispute",
     "Donor",
     "Gift",
+    "HandOff",
+    "NewsletterSubscriber",
     "OutboxEmail",
     "Payment",
     "ReceiptCounter",
@@ -33,6 +41,7 @@ __all__ = [
     "RefusedEvent",
     "Reminder",
     "RenewalFailure",
+    "SpentChallenge",
     "StaffUser",
     "StripeEvent",
 ]

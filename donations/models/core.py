@@ -33,6 +33,8 @@ class Donor(db.Model):
     stripe_customer_id: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
     locale: Mapped[str] = mapped_column(sa.String(16), default="en")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: set when the donor's personal data was replaced by a tombstone (erasure)
+    erased_at: Mapped[datetime | None]
 
     gifts: Mapped[list[Gift]] = relationship(back_populates="donor", order_by="Gift.id")
 
@@ -97,6 +99,15 @@ class Gift(db.Model):
     tribute_notify_email: Mapped[str] = mapped_column(sa.String(320), default="", server_default="")
     #: "keep my name private": never named in a published list of supporters
     anonymous: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    #: the reader's language when they gave: every later email about the gift uses it
+    locale: Mapped[str] = mapped_column(sa.String(16), default="en", server_default="en")
+    #: the appeal the reader answered, and the A/B variant they were shown
+    campaign_id: Mapped[int | None] = mapped_column(sa.ForeignKey("campaigns.id"), index=True)
+    variant_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("campaign_variants.id"), index=True
+    )
+    #: when a card was declined in this gift's Checkout (the card-testing alarm counts these)
+    declined_at: Mapped[datetime | None]
 
     donor: Mapped[Donor] = relationship(back_populates="gifts")
     payments: Mapped[list[Payment]] = relationship(back_populates="gift", order_by="Payment.id")
