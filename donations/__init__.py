@@ -31,10 +31,14 @@ def create_app(config: dict | None = None) -> Flask:
         )
 
     from donations import (
+        campaigns,
+        defence,
         errors,
         extensions,
+        i18n,
         ledger,
         manage,
+        newsletter,
         payments,
         privacy,
         recurring,
@@ -52,6 +56,7 @@ def create_app(config: dict | None = None) -> Flask:
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     extensions.init_app(app)
+    i18n.init_app(app)
     security.init_app(app)
     templating.init_app(app)
     payments.init_app(app)
@@ -66,4 +71,7 @@ def create_app(config: dict | None = None) -> Flask:
     recurring.init_app(app)
     statements.init_app(app)
     privacy.init_app(app)
+    defence.init_app(app)
+    campaigns.init_app(app)
+    newsletter.init_app(app)
     return app

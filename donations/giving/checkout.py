@@ -44,6 +44,11 @@ class GiftChoice:
     tribute_notify_email: str = ""
     #: "keep my name private"
     anonymous: bool = False
+    #: the reader's language: the Checkout page and every later email use it
+    locale: str = "en"
+    #: the campaign and A/B variant the reader answered
+    campaign_id: int | None = None
+    variant_id: int | None = None
 
 
 def find_or_create_donor(email: str, name: str = "") -> Donor:
@@ -90,6 +95,9 @@ def create_pending_gift(choice: GiftChoice) -> Gift:
         tribute_message=choice.tribute_message if dedicated else "",
         tribute_notify_email=choice.tribute_notify_email if dedicated else "",
         anonymous=choice.anonymous,
+        locale=choice.locale,
+        campaign_id=choice.campaign_id,
+        variant_id=choice.variant_id,
     )
     db.session.add(gift)
     db.session.flush()
@@ -115,9 +123,19 @@ def open_checkout(gift: Gift, *, success_url: str, cancel_url: str) -> str:
         success_url=success_url,
         cancel_url=cancel_url,
         idempotency_key=checkout_key(gift),
+        locale=gift.locale,
+        expires_at=_expires_at(gift),
     )
     gift.stripe_checkout_session_id = session.id
     return session.url or ""
+
+
+def _expires_at(gift: Gift) -> int:
+    """When an unpaid Checkout page closes: ``CHECKOUT_EXPIRY_MINUTES`` after the gift
+    began (fixed by the gift, so a retried creation sends the same parameters). Stripe
+    takes 30 minutes to 24 hours from the request: 35 leaves five minutes for retries."""
+    minutes = min(max(current_app.config["CHECKOUT_EXPIRY_MINUTES"], 35), 1440)
+    return int(gift.created_at.timestamp()) + minutes * 60
 
 
 def checkout_key(gift: Gift) -> str:

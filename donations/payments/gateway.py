@@ -55,9 +55,11 @@ class PaymentGateway(Protocol):
         cancel_url: str,
         idempotency_key: str,
         locale: str = "auto",
+        expires_at: int | None = None,
     ) -> CheckoutSession:
         """Open a hosted payment page for a gift. The payer comes back to ``success_url``
-        with ``session_id=<the session's id>`` added, or to ``cancel_url``."""
+        with ``session_id=<the session's id>`` added, or to ``cancel_url``; unpaid, the
+        page expires at ``expires_at`` (Unix time; Stripe's default is 24 hours)."""
         ...
 
     def create_setup_session(

@@ -496,6 +496,7 @@ class StripeGateway:
         cancel_url: str,
         idempotency_key: str,
         locale: str = "auto",
+        expires_at: int | None = None,
     ) -> CheckoutSession:
         """Open a hosted Checkout page for one gift (payment or subscription mode)."""
         metadata = {"gift_id": str(gift_id)}
@@ -513,6 +514,8 @@ class StripeGateway:
             "client_reference_id": str(gift_id),
             "locale": locale,
         }
+        if expires_at is not None:
+            params["expires_at"] = expires_at
         if frequency in INTERVALS:
             price_data["recurring"] = {"interval": INTERVALS[frequency]}
             params |= {"mode": "subscription", "subscription_data": {"metadata": metadata}}

@@ -6,6 +6,6 @@ bp = Blueprint("support", __name__)
 
 
 def init_app(app: Flask) -> None:
-    from donations.support import views  # noqa: F401  (attaches the routes to bp)
+    from donations.support import checkout_views, views  # noqa: F401  (attach the routes)
 
     app.register_blueprint(bp)
