@@ -29,6 +29,7 @@ from . import (
     balance,
     billing,
     checkout,
+    customers,
     disputes,
     events,
     faults,
@@ -57,6 +58,7 @@ API_ROUTES = (
     + billing.ROUTES
     + disputes.ROUTES
     + balance.ROUTES
+    + customers.ROUTES
 )
 
 

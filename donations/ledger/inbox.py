@@ -21,6 +21,7 @@ from donations.ledger.events import apply_event
 from donations.models import Gift, StripeEvent
 from donations.payments import gateway
 from donations.payments.types import Event
+from donations.privacy.queries import about_erased_donors
 
 _TABLE = StripeEvent.__table__
 #: the columns a claimed event's row is stored with (``_values`` and ``processed_at``)
@@ -55,7 +56,19 @@ def receive(event: Event, payload: bytes | None = None) -> Outcome:
     gift = apply_event(event)
     if gift is not None and gift.id != row.gift_id:
         db.session.execute(sa.update(_TABLE).where(_TABLE.c.id == row.id).values(gift_id=gift.id))
+    if gift is None or gift.donor.erased_at is not None:
+        _forget_if_about_erased_donor(row.id)
     return Outcome.APPLIED
+
+
+def _forget_if_about_erased_donor(row_id: int) -> None:
+    """An event arriving after its donor was erased (the deleted customer, a late invoice)
+    keeps no body: it would bring their email and name back."""
+    db.session.execute(
+        sa.update(StripeEvent)
+        .where(StripeEvent.id == row_id, about_erased_donors())
+        .values(payload="{}")
+    )
 
 
 def replay(stripe_id: str) -> Outcome | None:

@@ -6,6 +6,6 @@ bp = Blueprint("manage", __name__, url_prefix="/manage")
 
 
 def init_app(app: Flask) -> None:
-    from donations.manage import views  # noqa: F401  (attaches the routes to bp)
+    from donations.manage import data_views, views  # noqa: F401  (attach the routes to bp)
 
     app.register_blueprint(bp)

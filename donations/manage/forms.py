@@ -8,6 +8,11 @@ from wtforms.validators import DataRequired, Email, Length
 from donations.forms import IntentForm
 
 
+class ButtonForm(FlaskForm):
+    """A button whose form carries nothing but its CSRF token (download my data, email me
+    the link to erase it)."""
+
+
 class ManageLinkForm(FlaskForm):
     email = StringField(
         "Email",

@@ -8,6 +8,7 @@ link; the link carries a signed, time-limited token naming their donor record
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask import current_app
 
 from donations import links, outbox
 from donations.db import db
@@ -32,6 +33,21 @@ def send_manage_link(email: str) -> bool:
         {"name": donor.name, "manage_url": links.manage_url(donor)},
     )
     return True
+
+
+def send_erase_link(donor: Donor) -> None:
+    """Queue the email whose link confirms the donor's request to erase their data; flushes.
+
+    The confirmation goes to the address itself, so nobody holding a forwarded link to
+    someone's gifts can erase them, and a click in a mail scanner erases nothing (the link
+    opens a page that asks once more).
+    """
+    hours = current_app.config["ERASE_LINK_MAX_AGE"] // 3600
+    outbox.enqueue(
+        donor.email,
+        "erase_confirm",
+        {"name": donor.name, "erase_url": links.erase_url(donor), "hours": hours},
+    )
 
 
 def new_amount(gift: Gift, typed: str) -> int:

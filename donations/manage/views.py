@@ -1,5 +1,6 @@
 """Ask for a link, see your gifts, and change, pause, resume, cancel a recurring one or
-update its card; download a year's statement."""
+update its card; download a year's statement. Downloading and erasing your data are in
+``data_views``."""
 
 from __future__ import annotations
 
@@ -20,7 +21,13 @@ from donations.giving.admin import (
     resume_gift,
 )
 from donations.manage import bp
-from donations.manage.forms import CancelGiftForm, ChangeAmountForm, ManageLinkForm, PauseForm
+from donations.manage.forms import (
+    ButtonForm,
+    CancelGiftForm,
+    ChangeAmountForm,
+    ManageLinkForm,
+    PauseForm,
+)
 from donations.manage.services import new_amount, send_manage_link
 from donations.models import Donor, Gift
 from donations.money import as_input
@@ -49,9 +56,11 @@ def request_link():
     return render_template("manage/request.html", form=form), status
 
 
-def _invalid(error: links.InvalidLink):
+def invalid_link(error: links.InvalidLink):
+    """The page for a link that cannot be used: 410 once the donor's data is erased (the
+    link was genuine), else 400, with a form to ask for a new link."""
     page = render_template("manage/invalid.html", error=error, form=ManageLinkForm())
-    return page, 400
+    return page, 410 if error.erased else 400
 
 
 def _donor_gift(donor: Donor, gift_id: int) -> Gift:
@@ -81,12 +90,13 @@ def gifts(token: str):
     try:
         donor, _ = links.read(links.MANAGE, token)
     except links.InvalidLink as error:
-        return _invalid(error)
+        return invalid_link(error)
     return render_template(
         "manage/gifts.html",
         donor=donor,
         token=token,
         resume_form=ConfirmForm(),
+        data_form=ButtonForm(),
         statement_years=statement_years(donor),
         this_year=utcnow().year,
     )
@@ -98,7 +108,7 @@ def statement(token: str, year: int):
     try:
         donor, _ = links.read(links.MANAGE, token)
     except links.InvalidLink as error:
-        return _invalid(error)
+        return invalid_link(error)
     try:
         response = statement_download(donor, year)
     except NoStatement as error:
@@ -113,7 +123,7 @@ def cancel(token: str, gift_id: int):
     try:
         donor, _ = links.read(links.MANAGE, token)
     except links.InvalidLink as error:
-        return _invalid(error)
+        return invalid_link(error)
     gift = _donor_gift(donor, gift_id)
     form = CancelGiftForm()
     if form.validate_on_submit():
@@ -133,7 +143,7 @@ def change(token: str, gift_id: int):
     try:
         donor, _ = links.read(links.MANAGE, token)
     except links.InvalidLink as error:
-        return _invalid(error)
+        return invalid_link(error)
     gift = _donor_gift(donor, gift_id)
     form = ChangeAmountForm(amount=as_input(gift.amount, gift.currency), currency=gift.currency)
     if form.validate_on_submit():
@@ -165,7 +175,7 @@ def pause(token: str, gift_id: int):
     try:
         donor, _ = links.read(links.MANAGE, token)
     except links.InvalidLink as error:
-        return _invalid(error)
+        return invalid_link(error)
     gift = _donor_gift(donor, gift_id)
     form = PauseForm()
     if form.validate_on_submit():
@@ -184,7 +194,7 @@ def resume(token: str, gift_id: int):
     try:
         donor, _ = links.read(links.MANAGE, token)
     except links.InvalidLink as error:
-        return _invalid(error)
+        return invalid_link(error)
     gift = _donor_gift(donor, gift_id)
     form = ConfirmForm()
     if not form.validate_on_submit():
@@ -201,7 +211,7 @@ def card_from_gifts(token: str, gift_id: int):
     try:
         donor, _ = links.read(links.MANAGE, token)
     except links.InvalidLink as error:
-        return _invalid(error)
+        return invalid_link(error)
     gift = _donor_gift(donor, gift_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
@@ -232,7 +242,7 @@ def card(card_token: str):
     try:
         _, gift = links.read(links.UPDATE_CARD, card_token)
     except links.InvalidLink as error:
-        return _invalid(error)
+        return invalid_link(error)
     form = ConfirmForm()
     if form.validate_on_submit():
         return _open_card_page(gift, back=url_for("manage.card", card_token=card_token))
@@ -248,7 +258,7 @@ def card_saved(card_token: str):
     try:
         _, gift = links.read(links.UPDATE_CARD, card_token)
     except links.InvalidLink as error:
-        return _invalid(error)
+        return invalid_link(error)
     db.session.rollback()  # no transaction (or SQLite write lock) held across the network call
     try:
         session = gateway().retrieve_checkout_session(request.args.get("session_id", ""))

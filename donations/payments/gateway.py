@@ -125,6 +125,12 @@ class PaymentGateway(Protocol):
         self, subscription_id: str, *, at_period_end: bool, idempotency_key: str | None = None
     ) -> Subscription: ...
 
+    def delete_customer(self, customer_id: str, *, idempotency_key: str) -> bool:
+        """Delete a customer and what the provider holds about them for good (their
+        subscriptions end with it); False when it was gone already, so erasing twice is
+        erasing once."""
+        ...
+
     def set_default_payment_method(
         self, subscription_id: str, payment_method_id: str, *, idempotency_key: str
     ) -> Subscription: ...

@@ -683,6 +683,26 @@ class StripeGateway:
             )
         return to_subscription(subscription)
 
+    def delete_customer(self, customer_id: str, *, idempotency_key: str) -> bool:
+        """Delete a customer at Stripe, which also cancels their subscriptions at once.
+
+        Stripe answers a customer deleted before (or never known) with 404
+        ``resource_missing``: the customer is gone either way, so that is False, not an
+        error. Stripe ignores idempotency keys on DELETE; the key is sent all the same, as
+        with every write.
+        """
+        try:
+            self._call(
+                self._client.customers.delete,
+                customer_id,
+                options={"idempotency_key": idempotency_key},
+            )
+        except GatewayError as error:
+            if error.code == "resource_missing":
+                return False
+            raise
+        return True
+
     def _update_subscription(
         self, subscription_id: str, params: dict[str, Any], idempotency_key: str
     ) -> Subscription:

@@ -7,8 +7,8 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from donations.enums import UNPAID_STATUSES, OutboxStatus, ReminderStatus
-from donations.models import Donor, Gift, OutboxEmail, Payment, Reminder, StripeEvent
+from donations.enums import UNPAID_STATUSES, AuditAction, OutboxStatus, ReminderStatus
+from donations.models import AuditLog, Donor, Gift, OutboxEmail, Payment, Reminder, StripeEvent
 
 #: ``.invalid`` is reserved (RFC 2606): no real address ends so, only a tombstone
 TOMBSTONE_DOMAIN = "@invalid"
@@ -20,6 +20,11 @@ FINISHED_REMINDERS = (
     ReminderStatus.FAILED,
 )
 EMPTY_JSON = "{}"
+
+
+def tombstone(donor_id: int) -> str:
+    """The address an erased donor's rows carry instead of theirs: ``erased-<id>@invalid``."""
+    return f"erased-{donor_id}{TOMBSTONE_DOMAIN}"
 
 
 def _stale_unpaid(cutoff: datetime) -> sa.ColumnElement[bool]:
@@ -65,11 +70,12 @@ def finished_reminders(cutoff: datetime) -> list[sa.ColumnElement[bool]]:
 
 
 def old_webhook_payloads(cutoff: datetime) -> list[sa.ColumnElement[bool]]:
-    """Applied webhook events received before ``cutoff`` that still carry their body;
+    """Applied webhook events received before ``cutoff``, or about an erased donor
+    whenever received (those Stripe sent after the erasure), that still carry their body;
     those not applied keep it, since replaying them needs it."""
     return [
         StripeEvent.processed_at.is_not(None),
-        StripeEvent.received_at < cutoff,
+        sa.or_(StripeEvent.received_at < cutoff, about_erased_donors()),
         StripeEvent.payload != EMPTY_JSON,
     ]
 
@@ -84,3 +90,22 @@ def old_email_bodies(cutoff: datetime) -> list[sa.ColumnElement[bool]]:
         ),
         OutboxEmail.context != EMPTY_JSON,
     ]
+
+
+def about_erased_donors() -> sa.ColumnElement[bool]:
+    """Webhook events about a donor whose data was erased: about one of their gifts, or
+    about a Stripe object their erasure's audit entry names (the customers it deleted,
+    whose ``customer.deleted`` arrives after the erasure, carrying the customer as it was)."""
+    erased_gifts = (
+        sa.select(Gift.id)
+        .join(Donor, Gift.donor_id == Donor.id)
+        .where(Donor.erased_at.is_not(None))
+    )
+    named_by_an_erasure = sa.exists().where(
+        AuditLog.action == AuditAction.ERASE,
+        AuditLog.detail.contains(StripeEvent.object_id),
+    )
+    return sa.or_(
+        StripeEvent.gift_id.in_(erased_gifts),
+        sa.and_(StripeEvent.gift_id.is_(None), StripeEvent.object_id != "", named_by_an_erasure),
+    )

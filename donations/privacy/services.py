@@ -38,7 +38,8 @@ class Category:
     apply: Callable[[list[int]], None]
 
 
-def _erase_donors(ids: list[int]) -> None:
+def tombstone_donors(ids: list[int]) -> None:
+    """Replace the donors' email by ``erased-<id>@invalid`` and drop their name."""
     tombstone = sa.literal("erased-") + sa.cast(Donor.id, sa.String) + queries.TOMBSTONE_DOMAIN
     db.session.execute(
         sa.update(Donor)
@@ -48,7 +49,7 @@ def _erase_donors(ids: list[int]) -> None:
     )
 
 
-def _drop_dedications(ids: list[int]) -> None:
+def drop_dedications(ids: list[int]) -> None:
     db.session.execute(
         sa.update(Gift)
         .where(Gift.id.in_(ids))
@@ -95,7 +96,7 @@ CATEGORIES = (
         "RETAIN_ABANDONED_DAYS",
         Donor,
         queries.abandoned_donors,
-        _erase_donors,
+        tombstone_donors,
     ),
     Category(
         "abandoned_dedications",
@@ -103,7 +104,7 @@ CATEGORIES = (
         "RETAIN_ABANDONED_DAYS",
         Gift,
         queries.abandoned_dedications,
-        _drop_dedications,
+        drop_dedications,
     ),
     Category(
         "finished_reminders",
@@ -115,7 +116,7 @@ CATEGORIES = (
     ),
     Category(
         "webhook_payloads",
-        "bodies of applied webhook events",
+        "bodies of applied webhook events (about erased donors: at any age)",
         "RETAIN_WEBHOOK_PAYLOADS_DAYS",
         StripeEvent,
         queries.old_webhook_payloads,

@@ -187,6 +187,11 @@ class CancelForm(IntentForm):
 
 
 class ConfirmForm(IntentForm):
-    """A bare confirmation (resend receipt)."""
+    """A bare confirmation (resend receipt, erase a donor's data)."""
 
     confirmed = HiddenField()
+
+
+class DownloadForm(FlaskForm):
+    """A download that is written to the audit trail (a donor's data): a POST whose only
+    field is its CSRF token."""

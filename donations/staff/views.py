@@ -1,6 +1,7 @@
 """Every staff route but sign-in and the account page (those are in ``auth``): the
-dashboard, contributions (and their CSV), donors (and their annual statements),
-accounting (the payments export and the monthly summary), and the admin actions.
+dashboard, contributions (and their CSV), donors (their annual statements; for admins,
+their data as JSON and its erasure), accounting (the payments export and the monthly
+summary), and the admin actions.
 
 An admin action is a form (GET), a confirmation page (first POST) and the action (POST
 with ``confirmed``), all CSRF-protected; the blueprint guard answers 403 to viewers. Each
@@ -32,6 +33,7 @@ from donations.giving.admin import Actor
 from donations.models import Donor, Gift, Payment
 from donations.money import InvalidAmount, as_input, format_money, to_minor
 from donations.payments import GatewayError, GatewayUnavailable
+from donations.privacy import erasure, export
 from donations.staff import (
     accounting,
     admin_only,
@@ -47,6 +49,7 @@ from donations.staff.forms import (
     CancelForm,
     ConfirmForm,
     DonorSearchForm,
+    DownloadForm,
     GiftFilterForm,
     RefundForm,
 )
@@ -336,3 +339,70 @@ def resend_receipt(payment_id: int):
         "success",
     )
     return _back(gift_id)
+
+
+# --- a donor's data (admins only: a whole person's data leaves in one file) -------------
+
+
+@bp.post("/donors/<int:donor_id>/data.json")
+@admin_only
+def donor_data(donor_id: int):
+    """Everything held about the donor, as the JSON file they would download themselves."""
+    donor = db.session.get(Donor, donor_id) or abort(404)
+    if not DownloadForm().validate_on_submit():
+        abort(400)
+    now = utcnow()
+    body = export.as_json(export.donor_data(donor, now))
+    with commit_or_rollback():
+        export.record_export(donor, actor=Actor.staff(current_user))
+    return Response(
+        body,
+        mimetype="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{export.filename(now)}"'},
+    )
+
+
+@bp.route("/donors/<int:donor_id>/erase", methods=["GET", "POST"])
+@admin_only
+def donor_erase(donor_id: int):
+    """Erase the donor's personal data: a confirmation page (with its one-time intent),
+    then the erasure; confirming again finds it done."""
+    donor = db.session.get(Donor, donor_id) or abort(404)
+    form = ConfirmForm()
+    back = redirect(url_for("staff.donor", donor_id=donor_id))
+    if not form.validate_on_submit() or form.confirmed.data != "yes":
+        if donor.erased_at is not None:
+            flash("This donor's personal data is erased already.", "info")
+            return back
+        return _erase_page(donor, form)
+    try:
+        with commit_or_rollback():
+            done = erasure.erase_donor(
+                donor, actor=Actor.staff(current_user), intent=form.intent.data
+            )
+    except GatewayUnavailable:
+        flash(
+            "Stripe did not answer in time, so nothing was erased here; Stripe may have "
+            "cancelled gifts or deleted customers already. Confirming again is safe: it "
+            "finishes the erasure.",
+            "error",
+        )
+        return _erase_page(donor, form), 504
+    except GatewayError as error:
+        flash(f"Stripe refused: {error.message} Nothing was erased.", "error")
+        return _erase_page(donor, form), 502
+    if done.repeated:
+        flash("This donor's personal data was erased already. Nothing more was done.", "info")
+    else:
+        flash(
+            f"Personal data erased: {len(done.cancelled)} recurring gift(s) cancelled, "
+            f"{len(done.customers)} Stripe customer(s) deleted.",
+            "success",
+        )
+    return back
+
+
+def _erase_page(donor: Donor, form: ConfirmForm):
+    return render_template(
+        "staff/erase.html", donor=donor, form=form, ending=erasure.ends_now(donor)
+    )
