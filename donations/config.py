@@ -254,5 +254,7 @@ def check_production_safety(config: Mapping[str, Any]) -> None:
         problems.append("SECRET_KEY must be set to a secret value")
     if not str(config["PUBLIC_URL"] or "").startswith("https://"):
         problems.append("PUBLIC_URL must be the site's https:// address (links in emails use it)")
+    if config["NEWSLETTER_HANDOFF_URL"] and not config["NEWSLETTER_HANDOFF_SECRET"]:
+        problems.append("NEWSLETTER_HANDOFF_SECRET must be set to sign newsletter hand-offs")
     if problems:
         raise RuntimeError("DONATIONS_ENV=production: " + "; ".join(problems))

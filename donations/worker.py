@@ -47,6 +47,7 @@ from donations.mail import (
     render_email,
 )
 from donations.models import OutboxEmail, Reminder
+from donations.newsletter import handoffs
 from donations.privacy import services as privacy
 from donations.privacy.services import PRIVACY_PURGE
 from donations.recurring.services import CARD_EXPIRING, claim_daily, remind_expiring_cards
@@ -360,6 +361,7 @@ def init_app(app: Flask) -> None:
                 run_daily_jobs()
                 result = run_pending(batch_size=batch_size, should_stop=stop.is_set)
                 _report(result)
+                _report_handoffs(handoffs.deliver_handoffs(limit=batch_size or 50))
                 if once:
                     if result.smtp_error:
                         raise click.ClickException(
@@ -370,6 +372,14 @@ def init_app(app: Flask) -> None:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+
+
+def _report_handoffs(delivered: dict) -> None:
+    if delivered["claimed"] or delivered.get("error"):
+        click.echo(
+            "newsletter hand-offs: "
+            + ", ".join(f"{key} {value}" for key, value in delivered.items())
+        )
 
 
 def _report(result: Result) -> None:
