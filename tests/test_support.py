@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from urllib.parse import parse_qs, urlparse
 
+import flask_babel
 import pytest
 import sqlalchemy as sa
 
 from donations import create_app
-from donations.db import db
-from donations.models import Donor, Gift
+from donations.campaigns import services as campaigns
+from donations.db import commit_or_rollback, db
+from donations.enums import Frequency, GoalKind
+from donations.models import CampaignVariant, Donor, Gift
+from tests.factories import make_gift
+from tests.helpers_campaigns import make_campaign, make_variant
 from tests.helpers_support import gift_count, post_donation, read_session
 
 
@@ -275,9 +281,12 @@ def test_thank_you_page_confirms_a_paid_gift_by_reading_the_session(client, sand
     assert gift.status == "paid"
 
 
-def test_thank_you_page_says_confirming_and_refreshes_while_unpaid(client, sandbox):
+def test_thank_you_page_says_confirming_and_refreshes_while_stripe_cannot_say(app, client, sandbox):
+    from donations.payments.stripe_gateway import StripeGateway
+
     post_donation(client, amount="5")
     gift = db.session.scalar(sa.select(Gift))
+    app.extensions["payment_gateway"] = StripeGateway("sk_test_platform", _closed_port())
     html = client.get(f"/thanks?session_id={gift.stripe_checkout_session_id}").get_data(
         as_text=True
     )
@@ -285,9 +294,12 @@ def test_thank_you_page_says_confirming_and_refreshes_while_unpaid(client, sandb
     assert 'http-equiv="refresh"' in html and "refresh=1" in html
 
 
-def test_thank_you_page_stops_refreshing_after_a_while(client, sandbox):
+def test_thank_you_page_stops_refreshing_after_a_while(app, client, sandbox):
+    from donations.payments.stripe_gateway import StripeGateway
+
     post_donation(client, amount="5")
     gift = db.session.scalar(sa.select(Gift))
+    app.extensions["payment_gateway"] = StripeGateway("sk_test_platform", _closed_port())
     html = client.get(f"/thanks?session_id={gift.stripe_checkout_session_id}&refresh=10").get_data(
         as_text=True
     )
@@ -385,3 +397,82 @@ def test_thank_you_page_says_confirming_when_stripe_cannot_be_read(app, client, 
     assert response.status_code == 200
     assert "Confirming…" in response.get_data(as_text=True)
     assert gift.status == "pending"
+
+
+# --- campaigns on the support page -----------------------------------------------------------
+
+
+def test_a_campaign_page_shows_its_copy_presets_defaults_currencies_and_goal(client):
+    campaign = make_campaign(
+        "spring",
+        headline="Keep local news free",
+        body="Our reporters answer to readers.\n\nNobody else.",
+        default_frequency=Frequency.MONTHLY,
+        default_amount=1200,
+        currencies="EUR,GBP",
+        goal_kind=GoalKind.DONORS,
+        goal_target=100,
+    )
+    make_gift(frequency="monthly", status="active", campaign_id=campaign.id)
+    html = client.get("/?campaign=spring").get_data(as_text=True)
+
+    assert "<h1>Keep local news free</h1>" in html
+    assert "<p>Our reporters answer to readers.</p>\n<p>Nobody else.</p>" in html
+    assert ">€15</label>" in html and ">€60</label>" in html  # the campaign's one-time presets
+    assert 'value="monthly" checked' in html
+    assert 'placeholder="e.g. 15" value="12"' in html  # its default amount, not a preset
+    assert re.findall(r'<option value="(\w+)"', html) == ["EUR", "GBP"]
+    assert '<progress class="goal-bar" max="100" value="1"' in html
+    assert "1 of 100 new regular supporters" in html
+    assert html.count('<input type="hidden" name="campaign" value="spring">') == 2
+
+
+def test_an_unknown_campaign_shows_the_default_page(client):
+    html = client.get("/?campaign=autumn").get_data(as_text=True)
+    assert "Keep The Daily Example free for everyone" in html
+    assert 'name="campaign"' not in html
+
+
+def test_the_cached_page_is_kept_apart_per_campaign_and_language(app, client):
+    make_campaign("spring", headline="Keep local news free")
+    assert "Keep local news free" in client.get("/?campaign=spring").get_data(as_text=True)
+    assert "Keep local news free" not in client.get("/").get_data(as_text=True)
+    flask_babel.refresh()  # requests share the test's app context, where the language is kept
+    client.get("/?lang=ru")
+    keys = list(app.extensions["support_page_html"])
+    assert [(language, campaign is not None) for language, campaign, *_ in keys] == [
+        ("en", True),
+        ("en", False),
+        ("ru", False),
+    ]
+
+
+def test_a_refused_continue_shows_the_campaign_again(client):
+    make_campaign("spring", headline="Keep local news free")
+    response = post_donation(client, campaign="spring", email="not-an-email")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Keep local news free" in html and 'name="campaign" value="spring"' in html
+
+
+@pytest.mark.committing
+def test_an_ab_test_sets_the_variant_cookie_keeps_the_variant_and_counts_views(app, client):
+    with commit_or_rollback():
+        campaign = make_campaign("spring")
+        make_variant(campaign, "a", headline="Headline A")
+        make_variant(campaign, "b", headline="Headline B")
+    app.config["AB_FLUSH_SECONDS"] = 3600
+
+    first = client.get("/?campaign=spring")
+    cookie = client.get_cookie(campaigns.VARIANT_COOKIE)
+    assert cookie is not None and "HttpOnly" in first.headers["Set-Cookie"]
+    headline = re.search(r"<h1>(Headline [AB])</h1>", first.get_data(as_text=True)).group(1)
+    for _ in range(2):
+        again = client.get("/?campaign=spring")
+        assert "Set-Cookie" not in again.headers
+        assert f"<h1>{headline}</h1>" in again.get_data(as_text=True)
+    client.get("/appeal?campaign=spring")
+
+    campaigns.flush_counts()
+    views = dict(db.session.execute(sa.select(CampaignVariant.key, CampaignVariant.views)).all())
+    assert views == {headline[-1].lower(): 4, ("b" if headline.endswith("A") else "a"): 0}

@@ -7,4 +7,8 @@ bp = Blueprint("defence", __name__)
 
 
 def init_app(app: Flask) -> None:
+    """The challenge endpoint and the ``flask defence …`` commands."""
+    from donations.defence import cli, views  # noqa: F401  (attach the routes)
+
     app.register_blueprint(bp)
+    cli.init_app(app)

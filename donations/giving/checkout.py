@@ -130,12 +130,17 @@ def open_checkout(gift: Gift, *, success_url: str, cancel_url: str) -> str:
     return session.url or ""
 
 
+def checkout_minutes() -> int:
+    """How long a Checkout page stays open: ``CHECKOUT_EXPIRY_MINUTES``, within what
+    Stripe takes (30 minutes to 24 hours from the request: 35 leaves five minutes for
+    retries)."""
+    return min(max(current_app.config["CHECKOUT_EXPIRY_MINUTES"], 35), 1440)
+
+
 def _expires_at(gift: Gift) -> int:
-    """When an unpaid Checkout page closes: ``CHECKOUT_EXPIRY_MINUTES`` after the gift
-    began (fixed by the gift, so a retried creation sends the same parameters). Stripe
-    takes 30 minutes to 24 hours from the request: 35 leaves five minutes for retries."""
-    minutes = min(max(current_app.config["CHECKOUT_EXPIRY_MINUTES"], 35), 1440)
-    return int(gift.created_at.timestamp()) + minutes * 60
+    """When an unpaid Checkout page closes: ``checkout_minutes`` after the gift began
+    (fixed by the gift, so a retried creation sends the same parameters)."""
+    return int(gift.created_at.timestamp()) + checkout_minutes() * 60
 
 
 def checkout_key(gift: Gift) -> str:

@@ -231,6 +231,14 @@ def suppress_if_gave(reminder_ids: list[int], now: datetime) -> set[int]:
     return ids
 
 
+def email_for_token(token: str) -> str | None:
+    """The address a reminder was for, so the support page its email links to is prefilled
+    (the token is unguessable and travels only in that email)."""
+    if not token or len(token) > 64:
+        return None
+    return db.session.scalar(sa.select(Reminder.email).where(Reminder.token == token))
+
+
 def support_url(reminder: Reminder) -> str:
     """The support page prefilled with the reader's choice and the reminder's reference."""
     query = {"frequency": reminder.frequency}

@@ -45,10 +45,11 @@ def signup():
         form = RemindForm(now=now)
     else:
         args = request.args
+        frequency = args.get("frequency", Frequency.ONCE)
         form = RemindForm(
             now=now,
-            frequency=args.get("frequency", Frequency.ONCE),
-            amount=args.get("amount", ""),
+            frequency=frequency,
+            amount=args.get(f"amount_{frequency}") or args.get("amount", ""),
             currency=args.get("currency", ""),
             source=args.get("source", "support"),
             email=args.get("email", ""),

@@ -12,8 +12,9 @@ scan that is cached per app and thrown away as soon as a payment dated in one of
 months is recorded (a cheap look at the rows newer than the cache), so a late refund for
 an old month is never missed. Recurring figures (MRR, donors, churn) and the unpaid
 checkouts read the gifts table and are cached until any gift changes; open disputes are
-read each time through their state index (there are few). Every function takes ``now``
-so tests can pin the clock.
+read each time through their state index (there are few), and so are the card-testing
+alarm and the starts it refused in the last 24 hours (``donations.defence.queries``: two
+range scans of small indexes). Every function takes ``now`` so tests can pin the clock.
 """
 
 from __future__ import annotations
@@ -24,11 +25,13 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from donations.db import db
+from donations.defence import queries as defence
 from donations.enums import (
     ENDED_STATUSES,
     RECURRING_FREQUENCIES,
     RUNNING_STATUSES,
     UNPAID_STATUSES,
+    BlockReason,
     DisputeState,
     Frequency,
 )
@@ -96,6 +99,9 @@ class Dashboard:
     unpaid: dict[str, int] = field(default_factory=dict)
     #: webhook events refused for their API version in the last 7 days (a warning)
     refused_events: RefusedVersions = field(default_factory=RefusedVersions)
+    #: the card-testing alarm now, and the starts refused in the last 24 hours by reason
+    alarm: defence.Alarm | None = None
+    blocked: dict[BlockReason, int] = field(default_factory=dict)
 
     @property
     def churn_rate(self) -> float | None:
@@ -318,6 +324,8 @@ def figures(now: datetime) -> Dashboard:
             ("unpaid-checkouts", month_start(now)), lambda: unpaid_checkouts(now)
         ),
         refused_events=recent_refusals(now),
+        alarm=defence.alarm(now),
+        blocked=defence.blocked_counts(now),
     )
 
 

@@ -1,17 +1,30 @@
 """The routes that open a Stripe Checkout page: Continue on the support page, "make it
-monthly" on the thank-you page, and the one-click restart link."""
+monthly" on the thank-you page, and the one-click restart link.
+
+Each start passes the card-testing gate (``donations.defence.services.admit_start``)
+after its form is valid and before anything is recorded: a refused start shows its page
+again with status 429, and makes no pending gift and no Checkout session.
+"""
 
 from __future__ import annotations
 
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
-from flask import abort, current_app, redirect, render_template, request, session, url_for
+from flask import abort, current_app, g, redirect, render_template, request, session, url_for
 
 from donations import links
 from donations.config import public_url
 from donations.db import commit_or_rollback, db
-from donations.enums import GAVE_STATUSES, RUNNING_STATUSES, Frequency, GiftStatus, TributeKind
+from donations.defence import services as defence
+from donations.enums import (
+    GAVE_STATUSES,
+    RUNNING_STATUSES,
+    BlockReason,
+    Frequency,
+    GiftStatus,
+    TributeKind,
+)
 from donations.forms import ConfirmForm
 from donations.giving import checkout
 from donations.models import Gift
@@ -34,6 +47,13 @@ def continue_to_checkout():
     if not form.validate():
         errors = {name: field.errors[0] for name, field in form._fields.items() if field.errors}
         return _render_form(request.form, errors=errors, status=422)
+    with commit_or_rollback():
+        refusal = defence.admit_start(form.email.data, open_form=True)
+    if refusal is not None:
+        if refusal.reason is BlockReason.CHALLENGE:
+            g.challenge_widget = defence.widget()
+        page, status = _render_form(request.form, notice=refusal.message, status=429)
+        return page, status, refusal.headers
     amount, currency = form.amount_minor, form.currency.data
     choice = checkout.GiftChoice(
         frequency=Frequency(form.frequency.data),
@@ -109,6 +129,9 @@ def make_it_monthly():
     earlier = _earlier_upsell(gift)
     if earlier is not None:
         return earlier
+    refused = _refused(gift.donor.email)
+    if refused is not None:
+        return refused
     choice = checkout.GiftChoice(
         frequency=Frequency.MONTHLY,
         amount=amount,
@@ -156,6 +179,9 @@ def restart(token: str):
         return render_template("support/restart.html", gift=gift, running=True)
     form = ConfirmForm()
     if form.validate_on_submit():
+        refused = _refused(gift.donor.email)
+        if refused is not None:
+            return refused
         choice = checkout.GiftChoice(
             frequency=Frequency(gift.frequency),
             amount=gift.amount - gift.covered_fee,
@@ -181,3 +207,13 @@ def restart(token: str):
 
 def _unavailable_page():
     return render_template("error.html", status=503, message=UNAVAILABLE), 503
+
+
+def _refused(email: str):
+    """The refusal page of a start the card-testing limits stop, or None to go on."""
+    with commit_or_rollback():
+        refusal = defence.admit_start(email, open_form=False)
+    if refusal is None:
+        return None
+    page = render_template("error.html", status=429, message=refusal.message)
+    return page, 429, refusal.headers

@@ -32,20 +32,27 @@
       .format(minor / Math.pow(10, places));
   }
 
+  function frequencyOf(form) {
+    var checked = form.querySelector("input[name=frequency]:checked");
+    return checked ? checked.value : "once";
+  }
+
+  // The typed amount, else the preset checked under the chosen frequency: the appeal box
+  // has a group per frequency (amount_once …), the support page one "amount" group.
   function chosenAmount(form) {
     var other = form.querySelector("input[name=other_amount]");
     if (other && other.value.trim()) return other.value.trim();
-    var preset = form.querySelector("input[name=amount]:checked");
+    var preset = form.querySelector("input[name=amount_" + frequencyOf(form) + "]:checked") ||
+      form.querySelector("input[name=amount]:checked");
     return preset ? preset.value : "";
   }
 
   // "Add $0.61 to cover card fees", kept in step with the amount and currency.
-  function followFees(form) {
+  function feeUpdater(form, currency) {
     var label = form.querySelector("[data-fee-label]");
-    var currency = form.querySelector("[name=currency]");
-    if (!label || !currency) return function () {};
+    if (!label) return function () {};
     var models = JSON.parse(form.getAttribute("data-fee-model"));
-    function update() {
+    return function () {
       var model = models[currency.value];
       var amount = model ? toMinor(chosenAmount(form), model.places) : null;
       if (amount === null) {
@@ -54,70 +61,71 @@
         var fee = formatMoney(feeToCover(amount, model), currency.value, model.places);
         label.textContent = label.getAttribute("data-label").replace("{fee}", fee);
       }
-    }
-    form.addEventListener("change", update);
-    form.addEventListener("input", update);
-    return update;
+    };
   }
 
   var appeal = document.querySelector(".appeal-box[data-fee-model]");
-  if (appeal) followFees(appeal);
+  if (appeal) {
+    var updateAppealFee = feeUpdater(appeal, appeal.querySelector("input[name=currency]"));
+    appeal.addEventListener("change", updateAppealFee);
+  }
 
   var form = document.getElementById("donate-form");
   if (!form) return;
   var other = form.querySelector("#other_amount");
-  var currency = form.querySelector("#currency");
+  // The visible select belongs to the no-script currency form (a GET that re-renders the
+  // page); the donation form posts the hidden copy, kept equal to it here.
+  var select = document.getElementById("currency");
+  var currency = form.querySelector("input[type=hidden][name=currency]");
   var remind = document.getElementById("remind-link");
-  var updateFee = followFees(form);
-
-  function frequency() {
-    var checked = form.querySelector("input[name=frequency]:checked");
-    return checked ? checked.value : "once";
-  }
+  var updateFee = feeUpdater(form, currency);
 
   function checkedPreset() {
     return form.querySelector("input[name=amount]:checked");
   }
 
-  function updateRemindLink() {
-    if (!remind) return;
-    var params = new URLSearchParams({
-      frequency: frequency(),
-      amount: chosenAmount(form),
-      currency: currency.value
+  // Every amount on the page in the chosen currency: presets, the limits hint, the intro.
+  function switchCurrency() {
+    currency.value = select.value;
+    document.querySelectorAll("[data-labels]").forEach(function (element) {
+      var labels = JSON.parse(element.getAttribute("data-labels"));
+      if (labels[currency.value]) element.textContent = labels[currency.value];
     });
-    remind.href = "/remind?" + params.toString();
+    document.querySelectorAll(".currency-code").forEach(function (span) {
+      span.textContent = "(" + currency.value + ")";
+    });
   }
 
-  form.addEventListener("change", function (event) {
-    var target = event.target;
-    if (target.name === "frequency") {
+  function updateRemindLink() {
+    if (!remind) return;
+    var params = new URLSearchParams(remind.search);
+    params.set("frequency", frequencyOf(form));
+    params.set("amount", chosenAmount(form));
+    params.set("currency", currency.value);
+    remind.search = params.toString();
+  }
+
+  function update(event) {
+    var target = event ? event.target : null;
+    if (target && target.name === "frequency") {
       var preset = checkedPreset();
       var group = form.querySelector(".presets-" + target.value);
       if (!other.value.trim() && (!preset || !group.contains(preset))) {
         var choices = group.querySelectorAll("input[name=amount]");
         if (choices.length) choices[Math.min(1, choices.length - 1)].checked = true;
       }
-    } else if (target.name === "amount") {
+    } else if (target && target.name === "amount") {
       other.value = "";
-    } else if (target === currency) {
-      form.querySelectorAll("label[data-labels]").forEach(function (label) {
-        var labels = JSON.parse(label.getAttribute("data-labels"));
-        if (labels[currency.value]) label.textContent = labels[currency.value];
-      });
-      form.querySelectorAll(".currency-code").forEach(function (span) {
-        span.textContent = "(" + currency.value + ")";
-      });
+    } else if (target && target === other && other.value.trim()) {
+      var checked = checkedPreset();
+      if (checked) checked.checked = false;
     }
+    if (select) switchCurrency();
     updateRemindLink();
     updateFee();
-  });
+  }
 
-  other.addEventListener("input", function () {
-    if (other.value.trim()) {
-      var preset = checkedPreset();
-      if (preset) preset.checked = false;
-    }
-    updateRemindLink();
-  });
+  form.addEventListener("change", update);
+  other.addEventListener("input", update);
+  update();
 })();
