@@ -7,7 +7,7 @@ SANDBOX_PORT ?= 8420
 SMTP_PORT ?= 8025
 export PORT SANDBOX_PORT SMTP_PORT
 
-.PHONY: dev test lint format bench install clean
+.PHONY: dev test lint format bench install messages clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,12 +15,27 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-install: $(VENV)/.installed
+#: the compiled message catalogues (not committed): one .mo beside each translations/*/.po
+CATALOGUES := $(patsubst %.po,%.mo,$(wildcard translations/*/LC_MESSAGES/messages.po))
 
-dev: $(VENV)/.installed
+install: $(VENV)/.installed $(CATALOGUES)
+
+translations/%.mo: translations/%.po $(VENV)/.installed
+	$(VENV)/bin/pybabel compile -i $< -o $@
+
+# After changing reader-facing strings: gather them in translations/messages.pot and
+# merge them into every catalogue, whose new entries then need translating.
+messages: $(VENV)/.installed
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 -k lazy_pgettext:1c,2 \
+		--add-location=file --sort-by-file --project=donations \
+		-o translations/messages.pot .
+	$(VENV)/bin/pybabel update -i translations/messages.pot -d translations \
+		--no-fuzzy-matching --ignore-obsolete
+
+dev: install
 	$(PY) scripts/dev.py
 
-test: $(VENV)/.installed
+test: install
 	$(PY) -m pytest
 
 lint: $(VENV)/.installed
@@ -31,7 +46,7 @@ format: $(VENV)/.installed
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-bench: $(VENV)/.installed
+bench: install
 	$(PY) bench/support_page.py
 
 clean:

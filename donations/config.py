@@ -156,6 +156,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("START_RATE_LIMIT_NETWORK", "15 per minute;60 per hour"),
     Setting("START_RATE_LIMIT_EMAIL", "5 per hour;10 per day"),
     Setting("START_RATE_LIMIT_DOMAIN", "30 per hour"),
+    Setting(
+        "START_DOMAIN_EXEMPT",
+        "gmail.com,googlemail.com,outlook.com,hotmail.com,live.com,yahoo.com,icloud.com,"
+        "proton.me,protonmail.com,gmx.de,web.de,yandex.ru,mail.ru,bk.ru,inbox.ru,list.ru",
+        lambda text: frozenset(domain.lower() for domain in parse_list(text)),
+    ),
     Setting("START_SESSION_CEILING", "60 per minute"),
     Setting("ALARM_WINDOW", "600", int),
     Setting("ALARM_MIN_STARTS", "20", int),

@@ -3,9 +3,11 @@
 Every email is three templates under ``templates/email/``: ``<name>.subject.txt`` (one
 line), ``<name>.txt`` (plain text) and ``<name>.html``, rendered with the same context
 plus the app's Jinja globals (``organization_name``, ``privacy_policy_url``, ...) and
-``public_url``. The result is a ``multipart/alternative`` message, so every reader gets a
-readable version whatever their mail client; with attachments (an annual statement's PDF)
-that pair is the first part of a ``multipart/mixed`` message and each file follows it.
+``public_url``, in the recipient's language: the context's ``locale``, stored when the
+email was queued (``outbox.enqueue``), whatever language the sending process is in. The
+result is a ``multipart/alternative`` message, so every reader gets a readable version
+whatever their mail client; with attachments (an annual statement's PDF) that pair is the
+first part of a ``multipart/mixed`` message and each file follows it.
 
 ``SmtpSender`` opens one SMTP connection and reuses it for a whole batch: connecting (and
 TLS) costs far more than a message, and mail servers throttle clients that reconnect often.
@@ -14,6 +16,7 @@ TLS) costs far more than a message, and mail servers throttle clients that recon
 from __future__ import annotations
 
 import functools
+import re
 import secrets
 import smtplib
 import ssl
@@ -33,8 +36,10 @@ from email.utils import format_datetime, formataddr, getaddresses, parseaddr
 from typing import Any
 
 from flask import current_app, render_template
+from flask_babel import force_locale
 
 from donations.config import public_url
+from donations.i18n import language_or_default
 
 #: UTF-8 bodies as quoted-printable: readable in raw form, unlike base64
 UTF8_QP = Charset("utf-8")
@@ -56,6 +61,9 @@ class WirePolicy(Compat32):
 
 
 WIRE = WirePolicy(linesep="\r\n", max_line_length=998)
+
+#: the spaces and line breaks a subject template may have (not the no-break space)
+LINE_SPACE = re.compile(r"[ \t\r\n]+")
 
 #: errors that mean the connection itself is unusable (server down, dropped, TLS failure)
 CONNECTION_ERRORS = (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError)
@@ -83,7 +91,8 @@ def render_email(
 
     ``headers`` are added as given (e.g. ``List-Unsubscribe``); ``message_id`` (without
     angle brackets) makes the Message-ID stable across retries so receivers can de-duplicate.
-    ``attachments`` are sent after the text and HTML versions.
+    ``attachments`` are sent after the text and HTML versions. The email is in the
+    language ``context["locale"]`` names (an offered one; else the default language).
     Raises ``jinja2.TemplateNotFound`` if one of the three templates is missing.
 
     The message is built with the ``email.mime`` classes (compat32 policy): the modern
@@ -91,9 +100,11 @@ def render_email(
     every email it sends (bench/reminders.py measures the send rate).
     """
     values = {"public_url": public_url(), "to": to, **context}
-    subject = " ".join(render_template(f"email/{name}.subject.txt", **values).split())
-    text = render_template(f"email/{name}.txt", **values)
-    html = render_template(f"email/{name}.html", **values)
+    language = language_or_default(context.get("locale"))
+    with force_locale(language):
+        subject = _one_line(render_template(f"email/{name}.subject.txt", **values))
+        text = render_template(f"email/{name}.txt", **values)
+        html = render_template(f"email/{name}.html", **values)
 
     display_name, address = _parse_sender(current_app.config["MAIL_FROM"])
     body = MIMEMultipart("alternative")
@@ -105,9 +116,15 @@ def render_email(
     message["To"] = to
     message["Date"] = format_datetime(datetime.now(UTC))
     message["Message-ID"] = f"<{message_id or secrets.token_hex(12)}@{_domain_of(address)}>"
+    message["Content-Language"] = language
     for header, value in (headers or {}).items():
         message[header] = value
     return message
+
+
+def _one_line(text: str) -> str:
+    """A subject on one line; no-break spaces stay (so "10,50 €" is never split)."""
+    return LINE_SPACE.sub(" ", text).strip(" ")
 
 
 def _with_attachments(body: Message, attachments: Sequence[Attachment]) -> Message:

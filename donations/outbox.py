@@ -1,8 +1,9 @@
 """Queue an email in the outbox, inside the caller's transaction.
 
 The worker (``flask worker``) renders ``templates/email/<template>.txt`` and ``.html`` with
-the stored context and sends it; a ``dedupe_key`` makes the same email impossible to queue
-twice (one receipt per payment, whatever replays happen).
+the stored context, in the language it names (``locale``), and sends it; a ``dedupe_key``
+makes the same email impossible to queue twice (one receipt per payment, whatever replays
+happen).
 
 An email is written with one ``INSERT … ON CONFLICT (dedupe_key) DO NOTHING`` (no key,
 no conflict) rather than a look-up then an insert: the ledger queues one per payment, and
@@ -18,6 +19,7 @@ import sqlalchemy as sa
 
 from donations.db import db, dialect_insert, per_dialect, utcnow
 from donations.enums import OutboxStatus
+from donations.i18n import current_language
 from donations.models import OutboxEmail
 
 _TABLE = OutboxEmail.__table__
@@ -30,11 +32,19 @@ def enqueue(
     *,
     dedupe_key: str | None = None,
     gift_id: int | None = None,
+    locale: str | None = None,
 ) -> int | None:
     """Queue an email in the caller's transaction; its id, or None if ``dedupe_key`` was
     queued before. Written on the connection: the caller's pending changes are flushed
-    with the rest of its transaction, not one statement early."""
+    with the rest of its transaction, not one statement early.
+
+    The email goes out in ``locale``: the recipient's language as stored with their gift,
+    reminder or subscription. Without one, in the language of the reader whose request
+    queues it (a reader asking for a link reads the email in the page's language), else
+    the default language.
+    """
     now = utcnow()
+    context = context | {"locale": locale or context.get("locale") or current_language()}
     values = {
         "to": to,
         "template": template,

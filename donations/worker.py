@@ -37,6 +37,7 @@ from flask import Flask, current_app
 
 from donations.db import commit_or_rollback, db, utcnow
 from donations.enums import OutboxStatus, ReminderStatus
+from donations.giving.expiry import expire_stale_checkouts
 from donations.ledger.emails import complete_context
 from donations.mail import (
     CONNECTION_ERRORS,
@@ -330,6 +331,19 @@ def run_daily_jobs(now: datetime | None = None) -> None:
     _run_daily(PRIVACY_PURGE, now, lambda: privacy.describe(privacy.purge(now)))
 
 
+def expire_checkouts(now: datetime | None = None) -> None:
+    """Close the Checkout pages of gifts started too long ago and mark them abandoned
+    (``giving.expiry``); a failure is logged and tried again on the next loop."""
+    try:
+        expired = expire_stale_checkouts(now or utcnow())
+    except Exception:
+        db.session.rollback()
+        log.exception("checkout expiry failed; it will be tried again")
+    else:
+        if expired:
+            log.info("abandoned %d stale checkouts", expired)
+
+
 def _run_daily(job: str, now: datetime, work: Callable[[], str]) -> None:
     try:
         with commit_or_rollback():
@@ -359,6 +373,7 @@ def init_app(app: Flask) -> None:
         try:
             while not stop.is_set():
                 run_daily_jobs()
+                expire_checkouts()
                 result = run_pending(batch_size=batch_size, should_stop=stop.is_set)
                 _report(result)
                 _report_handoffs(handoffs.deliver_handoffs(limit=batch_size or 50))

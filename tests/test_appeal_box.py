@@ -11,10 +11,14 @@ from urllib.parse import urlencode
 
 import flask_babel
 import pytest
+import sqlalchemy as sa
 
+from donations.db import db
 from donations.enums import Frequency, GoalKind
+from donations.models import Gift
 from tests.factories import make_gift, make_payment
 from tests.helpers_campaigns import make_campaign
+from tests.helpers_support import post_donation
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "appeal-box.md"
 
@@ -51,7 +55,8 @@ def test_the_support_page_asks_for_the_chosen_frequencys_amount_only(client):
         "&amount_once=50&amount_monthly=5&amount_annual=50"
     ).get_data(as_text=True)
     assert 'id="frequency-monthly" value="monthly" checked' in html
-    assert re.findall(r'id="amount-(\w+)-\d" value="(\w+)" checked', html) == [("monthly", "5")]
+    checked = re.findall(r'name="amount_(\w+)" id="[^"]+" value="(\w+)" checked', html)
+    assert checked == [("once", "10"), ("monthly", "5"), ("annual", "50")]
     assert 'placeholder="e.g. 15" value=""' in html
     assert 'name="source" value="appeal"' in html
 
@@ -131,3 +136,15 @@ def test_a_campaign_box_shows_its_copy_presets_default_and_goal(client):
     assert ">€7</label>" in html and ">€15</label>" in html
     assert '<progress class="goal-bar" max="100" value="61"' in html
     assert "€12,341 of €20,000 from 2 readers" in html
+
+
+def test_continue_on_the_support_page_charges_the_chosen_frequencys_preset(client, sandbox):
+    """Without JavaScript every group keeps a checked preset; Continue asks for the one
+    shown under the chosen frequency, never a preset picked under another."""
+    answer = post_donation(
+        client, frequency="monthly", amount="", amount_once="50", amount_monthly="5"
+    )
+
+    assert answer.status_code == 303
+    gift = db.session.scalar(sa.select(Gift))
+    assert (gift.frequency, gift.amount) == (Frequency.MONTHLY, 500)

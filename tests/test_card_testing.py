@@ -154,6 +154,17 @@ def test_each_limit_refuses_the_third_start_with_429_and_records_its_reason(
     assert started_gifts() == 2 and all(sessions)
 
 
+def test_readers_of_one_mailbox_provider_are_not_counted_as_one_domain(app, client, sandbox):
+    app.config["START_RATE_LIMIT_DOMAIN"] = "1 per minute"
+    addresses = ["203.0.113.5", "198.51.100.5", "192.0.2.5"]
+
+    answers = [
+        start(client, address, f"reader{n}@gmail.com") for n, address in enumerate(addresses)
+    ]
+
+    assert [answer.status_code for answer in answers] == [303] * 3 and blocked() == []
+
+
 def test_another_network_is_not_counted_with_the_first(app, client, sandbox):
     app.config["START_RATE_LIMIT_NETWORK"] = "1 per minute"
     addresses = ["203.0.113.5", "203.0.114.5", "2001:db8:1:1::1", "2001:db8:1:2::1"]
@@ -484,3 +495,15 @@ def test_a_card_testing_run_is_stopped_and_a_reader_still_gives(app, live_server
     reasons = blocked()
     assert (reasons.count(BlockReason.NETWORK), reasons.count(BlockReason.CHALLENGE)) == (2, 12)
     assert len(reasons) == 14 and started_gifts() == 5
+
+
+def test_a_hosted_captcha_is_the_only_third_party_the_policy_then_allows(app_config):
+    from donations import create_app
+
+    plain = create_app(app_config).test_client().get("/privacy")
+    hosted = create_app(app_config | {"CAPTCHA_SCRIPT_URL": "https://captcha.example/api.js"})
+    policy = hosted.test_client().get("/privacy").headers["Content-Security-Policy"]
+
+    assert "captcha.example" not in plain.headers["Content-Security-Policy"]
+    assert "script-src 'self' https://captcha.example;" in policy
+    assert "frame-src https://captcha.example" in policy

@@ -353,6 +353,7 @@ def test_send_queues_each_donor_who_gave_once_across_two_runs_and_shows_progress
         "donor_id": emile.id,
         "year": 2025,
         "donor_name": "Émile Zola",
+        "locale": "en",
     }
 
 
@@ -396,7 +397,7 @@ def test_the_worker_sends_the_statement_with_its_pdf_attached(app, runner, emile
 
 
 def test_a_statement_that_cannot_be_drawn_fails_its_email_for_good(app, emile, smtp_server):
-    services.queue_statements(2019, [(emile.id, emile.email, emile.name)])
+    services.queue_statements(2019, [(emile.id, emile.email, emile.name, emile.locale)])
     db.session.commit()
 
     result = worker.run_pending()

@@ -84,9 +84,12 @@ def counters(email: str) -> list[Counter]:
         BlockReason.DOMAIN: _keyed("domain", email.rpartition("@")[2]),
         BlockReason.CEILING: "start-ceiling",
     }
+    if email.rpartition("@")[2] in current_app.config["START_DOMAIN_EXEMPT"]:
+        del keys[BlockReason.DOMAIN]  # a mailbox provider's readers are not one sender
     return [
         Counter(reason, item, keys[reason])
         for reason, setting in SETTINGS.items()
+        if reason in keys
         for item in _items(setting)
     ]
 

@@ -1,7 +1,8 @@
 """The donor emails the ledger queues in the outbox, in the same transaction as the money.
 
 Contexts are plain JSON (amounts in minor units beside the currency, dates as ISO
-strings) built by ``rules``; the templates are ``templates/email/<name>.txt``, ``.html``
+strings) built by ``rules``; every donor email is in the gift's language (``Gift.locale``,
+the reader's when they gave); the templates are ``templates/email/<name>.txt``, ``.html``
 and ``.subject.txt``. Each email carries a dedupe key, so replays and duplicates never
 send it twice.
 """
@@ -18,6 +19,7 @@ from donations import links, outbox
 from donations.config import public_url
 from donations.db import db
 from donations.enums import PaymentKind, StaffRole
+from donations.i18n import STAFF_LANGUAGE
 from donations.ledger import rules
 from donations.ledger.changes import note
 from donations.models import Dispute, Gift, Payment, StaffUser
@@ -42,7 +44,7 @@ def receipt_context(payment: Payment) -> dict[str, Any]:
         renewal=first_id is not None and payment.id != first_id,
         receipt_number=payment.receipt_number,
         refunded=returned_of(payment),
-    )
+    ) | {"locale": gift.locale}
 
 
 def returned_of(charge: Payment) -> int:
@@ -113,13 +115,15 @@ def queue_tribute_notice(gift: Gift) -> None:
         context,
         dedupe_key=rules.tribute_key(gift.id),
         gift_id=gift.id,
+        locale=gift.locale,
     )
     if queued is not None:
         note(f"gift {gift.id}: tribute notice queued")
 
 
 def queue_dispute_opened(dispute: Dispute, gift: Gift) -> None:
-    """Tell every admin a dispute opened, with its deadline (once per dispute and admin)."""
+    """Tell every admin a dispute opened, with its deadline (once per dispute and admin),
+    in English like the staff pages."""
     admins = db.session.scalars(
         sa.select(StaffUser).where(StaffUser.role == StaffRole.ADMIN, StaffUser.active.is_(True))
     )
@@ -138,6 +142,7 @@ def queue_dispute_opened(dispute: Dispute, gift: Gift) -> None:
             context,
             dedupe_key=rules.dispute_opened_key(dispute.stripe_id, admin.id),
             gift_id=gift.id,
+            locale=STAFF_LANGUAGE,
         )
     note(f"gift {gift.id}: dispute {dispute.stripe_id} reported to the admins")
 
@@ -225,7 +230,9 @@ def _date(timestamp: int | None) -> str | None:
 
 def _queue(gift: Gift, template: str, context: dict, key: str, reference: str) -> bool:
     """Queue one email to the donor, at most once per key; return whether it was queued."""
-    queued = outbox.enqueue(gift.donor.email, template, context, dedupe_key=key, gift_id=gift.id)
+    queued = outbox.enqueue(
+        gift.donor.email, template, context, dedupe_key=key, gift_id=gift.id, locale=gift.locale
+    )
     if queued is not None:
         note(f"gift {gift.id}: {template.replace('_', ' ')} queued for {reference}")
     return queued is not None

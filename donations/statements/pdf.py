@@ -6,19 +6,28 @@ the statement's own punctuation. A statement with any other character (a name in
 Greek, Polish …) embeds DejaVu Sans instead (``static/fonts/``, see its README), so "Зоя"
 reads as typed. Embedding is what costs: fpdf2 parses and subsets the fonts of each PDF,
 which makes such a statement three to four times slower to draw (``bench/statements.py``).
+
+The wording, dates and amounts are in the current language (the donor's, when the worker
+attaches a statement to its email); a language Windows-1252 cannot write, such as
+Russian, embeds DejaVu Sans too.
 """
 
 from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
+from datetime import date
 
 from babel.dates import format_date
+from flask_babel import get_locale, ngettext
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from donations.config import PROJECT_ROOT
 from donations.enums import TributeKind
+from donations.i18n import current_language
 from donations.money import format_money
 from donations.statements.services import Line, Organisation, Statement, Total
 from donations.templating import FREQUENCY_LABELS
@@ -38,13 +47,13 @@ BRAND = (179, 38, 30)
 RULE = (221, 215, 205)
 #: the payments table: heading, width (mm; 180 fill the A4 page inside its margins), align
 COLUMNS = (
-    ("Date", 22, "L"),
-    ("Receipt no.", 26, "L"),
-    ("Gift", 36, "L"),
-    ("Amount", 24, "R"),
-    ("Refunded", 24, "R"),
-    ("Disputed", 24, "R"),
-    ("Retained", 24, "R"),
+    (_l("Date"), 22, "L"),
+    (_l("Receipt no."), 24, "L"),
+    (_l("Gift"), 38, "L"),
+    (_l("Amount"), 24, "R"),
+    (_l("Refunded"), 24, "R"),
+    (_l("Disputed"), 24, "R"),
+    (_l("Retained"), 24, "R"),
 )
 ROW_HEIGHT = 6.5
 NOTHING = "–"
@@ -69,18 +78,19 @@ class _Document(FPDF):
     def footer(self) -> None:
         self.set_y(-13)
         _font(self, 7.5, MUTED)
-        self.cell(0, 5, f"{self.footer_text} · page {self.page_no()} of {{nb}}", align="C")
+        page = _("page %(page)s of %(pages)s", page=self.page_no(), pages="{nb}")
+        self.cell(0, 5, f"{self.footer_text} · {page}", align="C")
 
 
 def render(statement: Statement, organisation: Organisation) -> bytes:
-    title = f"Annual statement {statement.year}"
+    title = _("Annual statement %(year)s", year=statement.year)
     pdf = _Document(
         f"{_text(organisation.legal_name)} · {title}",
         unicode=needs_unicode_font(statement, organisation),
     )
     pdf.set_title(title)
     pdf.set_author(_text(organisation.legal_name))
-    pdf.set_lang("en")
+    pdf.set_lang(current_language())
     pdf.add_page()
     _issuer(pdf, organisation)
     _summary(pdf, statement)
@@ -92,9 +102,11 @@ def render(statement: Statement, organisation: Organisation) -> bytes:
 
 
 def needs_unicode_font(statement: Statement, organisation: Organisation) -> bool:
-    """Whether the statement's own words (names, addresses, currency signs) have a
-    character the standard font cannot print; the fixed wording has none."""
+    """Whether the statement's words (names, addresses, currency signs, and the wording
+    in the current language) have a character the standard font cannot print."""
     texts = [
+        _("Annual statement of contributions %(year)s", year=statement.year),
+        *(str(heading) for heading, _width, _align in COLUMNS),
         organisation.legal_name,
         *organisation.address,
         organisation.tax_id,
@@ -118,7 +130,8 @@ def _issuer(pdf: _Document, organisation: Organisation) -> None:
     for line in organisation.address:
         _paragraph(pdf, _text(line), 4.5)
     if organisation.tax_id:
-        _paragraph(pdf, f"Registration / tax number: {_text(organisation.tax_id)}", 4.5)
+        number = _("Registration / tax number: %(number)s", number=_text(organisation.tax_id))
+        _paragraph(pdf, number, 4.5)
     pdf.ln(3)
     pdf.set_fill_color(*BRAND)
     pdf.rect(pdf.l_margin, pdf.get_y(), pdf.epw, 0.8, style="F")
@@ -127,13 +140,13 @@ def _issuer(pdf: _Document, organisation: Organisation) -> None:
 
 def _summary(pdf: _Document, statement: Statement) -> None:
     _font(pdf, 14, INK, bold=True)
-    pdf.cell(0, 8, f"Annual statement of contributions {statement.year}")
+    pdf.cell(0, 8, _("Annual statement of contributions %(year)s", year=statement.year))
     pdf.ln(10)
     rows = [
-        ("Period", _period(statement)),
-        ("Donor", _text(statement.donor_name)),
-        ("Email", _text(statement.donor_email)),
-        ("Issued", _day(statement.issued_on, "d MMMM y")),
+        (_("Period"), _period(statement)),
+        (_("Donor"), _text(statement.donor_name)),
+        (_("Email"), _text(statement.donor_email)),
+        (_("Issued"), _day(statement.issued_on, "d MMMM y")),
     ]
     for label, value in rows:
         if not value:
@@ -146,14 +159,15 @@ def _summary(pdf: _Document, statement: Statement) -> None:
 
 
 def _period(statement: Statement) -> str:
-    start = f"1 January {statement.year}"
+    start = _day(date(statement.year, 1, 1), "d MMMM y")
     if statement.complete:
-        return f"{start} – 31 December {statement.year}"
-    return f"{start} – {_day(statement.issued_on, 'd MMMM y')} (the year so far)"
+        return f"{start} – {_day(date(statement.year, 12, 31), 'd MMMM y')}"
+    today = _day(statement.issued_on, "d MMMM y")
+    return _("%(start)s – %(today)s (the year so far)", start=start, today=today)
 
 
 def _payments(pdf: _Document, lines: Sequence[Line]) -> None:
-    _section(pdf, "Payments")
+    _section(pdf, _("Payments"))
     _table_heading(pdf)
     for line in lines:
         if pdf.will_page_break(ROW_HEIGHT):
@@ -162,7 +176,11 @@ def _payments(pdf: _Document, lines: Sequence[Line]) -> None:
         cells = (
             _day(line.paid_at, "d MMM y"),
             line.receipt_number or NOTHING,
-            f"{FREQUENCY_LABELS[line.frequency]}, gift {line.gift_id}",
+            _(
+                "%(frequency)s, gift %(gift)s",
+                frequency=FREQUENCY_LABELS[line.frequency],
+                gift=line.gift_id,
+            ),
             _money(line.amount, line.currency),
             _returned(line.refunded, line.currency),
             _returned(line.disputed, line.currency),
@@ -176,19 +194,19 @@ def _payments(pdf: _Document, lines: Sequence[Line]) -> None:
 
 def _table_heading(pdf: _Document) -> None:
     _font(pdf, 8, MUTED)
-    _row(pdf, [heading for heading, _, _ in COLUMNS])
+    _row(pdf, [str(heading) for heading, _width, _align in COLUMNS])
     _rule(pdf, INK)
 
 
 def _totals(pdf: _Document, statement: Statement) -> None:
     if pdf.will_page_break(14 + ROW_HEIGHT * len(statement.totals)):
         pdf.add_page()
-    _section(pdf, f"Totals for {statement.year}, per currency")
+    _section(pdf, _("Totals for %(year)s, per currency", year=statement.year))
     _font(pdf, 8, MUTED)
-    label_width = sum(width for _, width, _ in COLUMNS[:3])
-    pdf.cell(label_width, ROW_HEIGHT, "Currency")
+    label_width = sum(width for _heading, width, _align in COLUMNS[:3])
+    pdf.cell(label_width, ROW_HEIGHT, _("Currency"))
     for heading, width, align in COLUMNS[3:]:
-        pdf.cell(width, ROW_HEIGHT, heading, align=align)
+        pdf.cell(width, ROW_HEIGHT, str(heading), align=align)
     pdf.ln(ROW_HEIGHT)
     _rule(pdf, INK)
     for total in statement.totals:
@@ -198,7 +216,7 @@ def _totals(pdf: _Document, statement: Statement) -> None:
 
 
 def _total_row(pdf: _Document, total: Total, label_width: float) -> None:
-    payments = "1 payment" if total.payments == 1 else f"{total.payments} payments"
+    payments = ngettext("%(num)d payment", "%(num)d payments", total.payments)
     amounts = (
         _money(total.amount, total.currency),
         _returned(total.refunded, total.currency),
@@ -207,7 +225,7 @@ def _total_row(pdf: _Document, total: Total, label_width: float) -> None:
     )
     _font(pdf, 9.5, INK, bold=True)
     pdf.cell(label_width, ROW_HEIGHT, f"{total.currency} · {payments}")
-    for (_, width, align), text in zip(COLUMNS[3:], amounts, strict=True):
+    for (_heading, width, align), text in zip(COLUMNS[3:], amounts, strict=True):
         pdf.cell(width, ROW_HEIGHT, text, align=align)
     pdf.ln(ROW_HEIGHT)
 
@@ -215,27 +233,40 @@ def _total_row(pdf: _Document, total: Total, label_width: float) -> None:
 def _tributes(pdf: _Document, statement: Statement) -> None:
     if not statement.tributes:
         return
-    _section(pdf, "Dedications")
+    _section(pdf, _("Dedications"))
     _font(pdf, 9, INK)
     for tribute in statement.tributes:
-        words = "in memory of" if tribute.kind is TributeKind.MEMORY else "in honour of"
-        _paragraph(pdf, f"Gift {tribute.gift_id} was given {words} {_text(tribute.name)}.", 5)
+        values = {"gift": tribute.gift_id, "name": _text(tribute.name)}
+        if tribute.kind is TributeKind.MEMORY:
+            words = _("Gift %(gift)s was given in memory of %(name)s.", **values)
+        else:
+            words = _("Gift %(gift)s was given in honour of %(name)s.", **values)
+        _paragraph(pdf, words, 5)
     pdf.ln(4)
 
 
 def _notes(pdf: _Document, statement: Statement, organisation: Organisation) -> None:
     issued = _day(statement.issued_on, "d MMMM y")
     notes = [
-        f"“Retained” is what {_text(organisation.legal_name)} kept of each payment: the amount "
-        "paid less any refund and any amount a card dispute withdrew and did not return. "
-        "Amounts are in the currency paid; totals are per currency and never converted.",
-        f"Dates are the days payments were made (UTC). Refunds and disputes are as recorded "
-        f"on {issued}.",
+        _(
+            "“Retained” is what %(organisation)s kept of each payment: the amount paid less "
+            "any refund and any amount a card dispute withdrew and did not return. Amounts "
+            "are in the currency paid; totals are per currency and never converted.",
+            organisation=_text(organisation.legal_name),
+        ),
+        _(
+            "Dates are the days payments were made (UTC). Refunds and disputes are as "
+            "recorded on %(issued)s.",
+            issued=issued,
+        ),
     ]
     if not statement.complete:
         notes.append(
-            f"This statement covers {statement.year} so far; a statement of the whole year "
-            "will be available once it has ended."
+            _(
+                "This statement covers %(year)s so far; a statement of the whole year will "
+                "be available once it has ended.",
+                year=statement.year,
+            )
         )
     _font(pdf, 8.5, MUTED)
     for note in notes:
@@ -286,7 +317,7 @@ def _section(pdf: _Document, title: str) -> None:
 
 
 def _row(pdf: _Document, cells: Sequence[str]) -> None:
-    for text, (_, width, align) in zip(cells, COLUMNS, strict=True):
+    for text, (_heading, width, align) in zip(cells, COLUMNS, strict=True):
         pdf.cell(width, ROW_HEIGHT, text, align=align)
     pdf.ln(ROW_HEIGHT)
 
@@ -314,7 +345,7 @@ def _returned(amount: int, currency: str) -> str:
 
 
 def _day(value, pattern: str) -> str:
-    return format_date(value, pattern, locale="en")
+    return format_date(value, pattern, locale=get_locale() or "en")
 
 
 def _text(value: str) -> str:

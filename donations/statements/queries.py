@@ -113,11 +113,11 @@ def count_donors_who_gave(start: datetime, end: datetime) -> int:
 
 def donors_who_gave(
     start: datetime, end: datetime, *, after_id: int, limit: int
-) -> list[tuple[int, str, str]]:
-    """The next ``limit`` donors (id, email, name) by id after ``after_id`` who gave in
-    the period: a keyset page, so each batch reads only its own donors."""
+) -> list[tuple[int, str, str, str]]:
+    """The next ``limit`` donors (id, email, name, language) by id after ``after_id`` who
+    gave in the period: a keyset page, so each batch reads only its own donors."""
     statement = (
-        sa.select(Donor.id, Donor.email, Donor.name)
+        sa.select(Donor.id, Donor.email, Donor.name, Donor.locale)
         .where(Donor.id > after_id, _gave(start, end))
         .order_by(Donor.id)
         .limit(limit)

@@ -14,10 +14,12 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import current_app
+from flask_babel import force_locale
 
 from donations import outbox
 from donations.db import db, utcnow
 from donations.enums import Frequency, TributeKind
+from donations.i18n import language_or_default
 from donations.mail import Attachment
 from donations.models import Donor
 from donations.statements import queries
@@ -205,23 +207,25 @@ def statement_key(donor_id: int, year: int) -> str:
     return f"statement:{donor_id}:{year}"
 
 
-def queue_statements(year: int, donors: list[tuple[int, str, str]]) -> int:
-    """Queue the statement email to each (id, email, name) donor; flushes. Returns how many
-    were queued now (the others had theirs already)."""
+def queue_statements(year: int, donors: list[tuple[int, str, str, str]]) -> int:
+    """Queue the statement email to each (id, email, name, language) donor, in their
+    language; flushes. Returns how many were queued now (the others had theirs already)."""
     queued = 0
-    for donor_id, email, name in donors:
+    for donor_id, email, name, locale in donors:
         context = {"donor_id": donor_id, "year": year, "donor_name": name}
         key = statement_key(donor_id, year)
-        if outbox.enqueue(email, EMAIL_TEMPLATE, context, dedupe_key=key) is not None:
-            queued += 1
+        queued_id = outbox.enqueue(email, EMAIL_TEMPLATE, context, dedupe_key=key, locale=locale)
+        queued += queued_id is not None
     return queued
 
 
 def statement_attachments(context: dict[str, Any]) -> list[Attachment]:
-    """The PDF for a queued statement email, drawn when the worker sends it."""
+    """The PDF for a queued statement email, drawn when the worker sends it, in the
+    email's language."""
     donor = db.session.get(Donor, context["donor_id"])
     if donor is None:
         raise NoStatement(f"Donor {context['donor_id']} no longer exists.")
     year = int(context["year"])
-    content = render_statement(donor, year)
+    with force_locale(language_or_default(context.get("locale"))):
+        content = render_statement(donor, year)
     return [Attachment(statement_filename(year), content, "application/pdf")]

@@ -12,8 +12,10 @@ from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from flask import abort, current_app, g, redirect, render_template, request, session, url_for
+from flask_babel import lazy_gettext
 
 from donations import links
+from donations.campaigns import services as campaigns
 from donations.config import public_url
 from donations.db import commit_or_rollback, db
 from donations.defence import services as defence
@@ -27,15 +29,17 @@ from donations.enums import (
 )
 from donations.forms import ConfirmForm
 from donations.giving import checkout
+from donations.i18n import current_language
 from donations.models import Gift
 from donations.money import as_input
+from donations.newsletter import services as newsletter
 from donations.payments import GatewayError, gateway
 from donations.payments.types import CheckoutStatus
 from donations.support import bp, services
 from donations.support.forms import DonationForm
 from donations.support.views import _render_form, _upsell_offer
 
-UNAVAILABLE = (
+UNAVAILABLE = lazy_gettext(
     "The payment service is unavailable. You have not been charged. Please try again in a moment."
 )
 
@@ -55,6 +59,12 @@ def continue_to_checkout():
         page, status = _render_form(request.form, notice=refusal.message, status=429)
         return page, status, refusal.headers
     amount, currency = form.amount_minor, form.currency.data
+    campaign_id, variant_id = campaigns.attribution(
+        request.form.get("campaign"), request.cookies.get(campaigns.VARIANT_COOKIE)
+    )
+    campaigns.count_continue(campaign_id, variant_id)
+    if form.newsletter.data:
+        _sign_up_for_newsletter(form.email.data)
     choice = checkout.GiftChoice(
         frequency=Frequency(form.frequency.data),
         amount=amount,
@@ -70,12 +80,30 @@ def continue_to_checkout():
         tribute_message=form.tribute_message.data or "",
         tribute_notify_email=form.tribute_notify_email.data or "",
         anonymous=form.anonymous.data,
+        locale=current_language(),
+        campaign_id=campaign_id,
+        variant_id=variant_id,
     )
     session["donor_email"], session["donor_name"] = choice.email, choice.name
     response = _checkout_redirect(choice)
     if response is None:
         return _render_form(request.form, notice=UNAVAILABLE, status=503)
     return response
+
+
+def _sign_up_for_newsletter(email: str) -> None:
+    """The support page's newsletter box: the same double opt-in as the sign-up form (a
+    confirmation email; nothing is subscribed until its link is clicked)."""
+    try:
+        with commit_or_rollback():
+            newsletter.request_subscription(
+                email,
+                locale=current_language(),
+                source="support",
+                consent_text=newsletter.consent_text(),
+            )
+    except newsletter.InvalidEmail as error:
+        current_app.logger.info("newsletter sign-up with the gift refused: %s", error)
 
 
 def _checkout_redirect(choice: checkout.GiftChoice):
@@ -142,6 +170,7 @@ def make_it_monthly():
         source_url=request.referrer or "",
         upsell_of_gift_id=gift.id,
         anonymous=gift.anonymous,
+        locale=gift.locale,
     )
     return _checkout_redirect(choice) or _unavailable_page()
 
@@ -191,6 +220,7 @@ def restart(token: str):
             source="restart",
             covered_fee=gift.covered_fee,
             anonymous=gift.anonymous,
+            locale=gift.locale,
         )
         return _checkout_redirect(choice) or _unavailable_page()
     change_url = url_for(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import request
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -74,6 +75,8 @@ class DonationForm(FlaskForm):
     #: only a yes: the fee itself is always computed here, never read from the form
     cover_fees = BooleanField("Cover the card fees")
     anonymous = BooleanField("Give anonymously")
+    #: "send me the newsletter": a confirmation email, subscribed only once confirmed
+    newsletter = BooleanField("Newsletter")
     tribute_kind = RadioField(
         "Dedication",
         choices=[kind.value for kind in TributeKind],
@@ -115,7 +118,14 @@ class DonationForm(FlaskForm):
         self.amount_minor: int | None = None
 
     def validate_amount(self, field: StringField) -> None:
-        raw = (self.other_amount.data or "").strip() or (field.data or "").strip()
+        """The typed amount, else the preset checked under the chosen frequency (each
+        frequency has its own group, ``amount_monthly``…, so a preset picked under another
+        frequency is never sent unseen), else ``amount``."""
+        preset = request.form.get(f"amount_{self.frequency.data}", "")
+        raw = next(
+            (text for text in (self.other_amount.data, preset, field.data) if (text or "").strip()),
+            "",
+        ).strip()
         if not raw or raw == "other":
             raise ValidationError("Choose an amount or enter your own.")
         currency = self.currency.data

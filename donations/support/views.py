@@ -96,6 +96,7 @@ def _prefill(values, offer: services.Offer, *, keep_mistyped: bool = False) -> d
         "from_reminder": bool(reminder) or source == "reminder",
         "cover_fees": bool(values.get("cover_fees")),
         "anonymous": bool(values.get("anonymous")),
+        "newsletter": bool(values.get("newsletter")),
         "tribute": {
             "kind": kind if (kind := values.get("tribute_kind", "")) in TRIBUTE_KINDS else "",
             "name": values.get("tribute_name", "")[:ECHO_LIMIT],
@@ -112,6 +113,7 @@ def _is_personal(choice: dict) -> bool:
         or choice["name"]
         or choice["reminder"]
         or choice["anonymous"]
+        or choice["newsletter"]
         or any(choice["tribute"].values())
     )
 
@@ -147,6 +149,9 @@ def _page(
         campaign=page,
         goal_text=_goal_text(page),
         presets=offer.presets,
+        checked_presets=services.checked_presets(
+            choice["frequency"], choice["valid_amount"], offer
+        ),
         currencies=offer.currencies,
         remind_url=_remind_url(choice),
         fee_label=_fee_label(choice),

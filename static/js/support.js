@@ -38,7 +38,7 @@
   }
 
   // The typed amount, else the preset checked under the chosen frequency: the appeal box
-  // has a group per frequency (amount_once …), the support page one "amount" group.
+  // and the support page have a group per frequency (amount_once …).
   function chosenAmount(form) {
     var other = form.querySelector("input[name=other_amount]");
     if (other && other.value.trim()) return other.value.trim();
@@ -80,8 +80,9 @@
   var remind = document.getElementById("remind-link");
   var updateFee = feeUpdater(form, currency);
 
+  // The checked preset of the chosen frequency's own group (amount_once …).
   function checkedPreset() {
-    return form.querySelector("input[name=amount]:checked");
+    return form.querySelector("input[name=amount_" + frequencyOf(form) + "]:checked");
   }
 
   // Every amount on the page in the chosen currency: presets, the limits hint, the intro.
@@ -108,13 +109,11 @@
   function update(event) {
     var target = event ? event.target : null;
     if (target && target.name === "frequency") {
-      var preset = checkedPreset();
-      var group = form.querySelector(".presets-" + target.value);
-      if (!other.value.trim() && (!preset || !group.contains(preset))) {
-        var choices = group.querySelectorAll("input[name=amount]");
+      if (!other.value.trim() && !checkedPreset()) {
+        var choices = form.querySelectorAll("input[name=amount_" + target.value + "]");
         if (choices.length) choices[Math.min(1, choices.length - 1)].checked = true;
       }
-    } else if (target && target.name === "amount") {
+    } else if (target && target.name.indexOf("amount_") === 0) {
       other.value = "";
     } else if (target && target === other && other.value.trim()) {
       var checked = checkedPreset();

@@ -45,7 +45,8 @@ def phone(browser):
 
 def box_bottom(page) -> float:
     return page.evaluate(
-        "document.querySelector('.appeal-box').getBoundingClientRect().bottom + scrollY"
+        "[...document.querySelectorAll('.appeal-box')].pop().getBoundingClientRect().bottom"
+        " + scrollY"
     )
 
 
@@ -63,7 +64,7 @@ def test_a_frequency_switch_asks_for_the_amount_shown_never_an_unseen_one(
     phone.wait_for_url("**/support?**")
     assert phone.locator("#frequency-monthly").is_checked()
     assert phone.locator(".presets-monthly input:checked").get_attribute("value") == "5"
-    assert phone.locator("input[name=amount]:checked").count() == 1
+    assert phone.locator("input[name=amount_monthly]:checked").count() == 1
     phone.screenshot(path=_artifact("support-from-box-320"), full_page=True)
     phone.get_by_label("Email").fill("ada@example.org")
     phone.get_by_role("button", name="Continue").click()
