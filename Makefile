@@ -35,7 +35,11 @@ messages: $(VENV)/.installed
 dev: install
 	$(PY) scripts/dev.py
 
-test: install
+#: npm packages the tests use (axe-core) and the source of static/vendor (npm run vendor)
+node_modules/.package-lock.json: package-lock.json
+	npm ci --no-audit --no-fund --silent
+
+test: install node_modules/.package-lock.json
 	$(PY) -m pytest
 
 lint: $(VENV)/.installed

@@ -117,6 +117,10 @@ def render_email(
     message["Date"] = format_datetime(datetime.now(UTC))
     message["Message-ID"] = f"<{message_id or secrets.token_hex(12)}@{_domain_of(address)}>"
     message["Content-Language"] = language
+    unsubscribe = context.get("list_unsubscribe_url")
+    if unsubscribe:  # RFC 8058 one-click unsubscribe, for any email whose context has one
+        message["List-Unsubscribe"] = f"<{unsubscribe}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     for header, value in (headers or {}).items():
         message[header] = value
     return message

@@ -21,6 +21,7 @@ from donations.db import db, dialect_insert, per_dialect, utcnow
 from donations.enums import OutboxStatus
 from donations.i18n import current_language
 from donations.models import OutboxEmail
+from donations.privacy.queries import TOMBSTONE_DOMAIN
 
 _TABLE = OutboxEmail.__table__
 
@@ -43,6 +44,8 @@ def enqueue(
     queues it (a reader asking for a link reads the email in the page's language), else
     the default language.
     """
+    if to.endswith(TOMBSTONE_DOMAIN):
+        return None  # an erased donor's tombstone: a late refund notice has nobody to go to
     now = utcnow()
     context = context | {"locale": locale or context.get("locale") or current_language()}
     values = {

@@ -15,7 +15,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from donations import links
+from donations import links, outbox
 from donations.audit import STRIPE, record_audit
 from donations.db import commit_or_rollback, db, utcnow
 from donations.enums import (
@@ -43,6 +43,8 @@ from donations.models import (
 from donations.payments import gateway
 from donations.privacy.services import purge
 from donations.staff import dashboard
+from donations.statements.queries import count_donors_who_gave
+from donations.statements.services import year_bounds
 from donations.worker import run_pending
 from tests.factories import (
     csrf_token_from,
@@ -510,3 +512,18 @@ def test_the_gateway_deletes_a_customer_once_and_then_finds_it_gone(app, sandbox
     assert gateway().delete_customer(customer_id, idempotency_key="erase-test-1") is True
     assert gateway().delete_customer(customer_id, idempotency_key="erase-test-2") is False
     assert sandbox_get(sandbox, f"/v1/customers/{customer_id}")["deleted"] is True
+
+
+def test_nothing_more_is_emailed_to_an_erased_donor(app, client):
+
+    ada = donor_with_everything(ADA, "Ada Reader", "Grandpa Joe", "2025-000001")
+    donor_with_everything(BEA, "Bea Other", "Aunt May", "2025-000002")
+    db.session.commit()
+    year = year_bounds(ada.gifts[0].payments[0].created_at.year)
+    assert count_donors_who_gave(*year) == 2
+
+    confirm(client, erase_path(ada))
+
+    erased = db.session.get(Donor, ada.id)
+    assert outbox.enqueue(erased.email, "refund_notice", {}, dedupe_key="late-refund") is None
+    assert count_donors_who_gave(*year) == 1  # no annual statement for a tombstone

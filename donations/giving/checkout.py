@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import force_locale, gettext
 from sqlalchemy.exc import IntegrityError
 
 from donations.db import db
@@ -99,6 +100,7 @@ def create_pending_gift(choice: GiftChoice) -> Gift:
         campaign_id=choice.campaign_id,
         variant_id=choice.variant_id,
     )
+    gift.donor.locale = choice.locale  # later emails and statements follow the last gift
     db.session.add(gift)
     db.session.flush()
     return gift
@@ -118,7 +120,7 @@ def open_checkout(gift: Gift, *, success_url: str, cancel_url: str) -> str:
         frequency=gift.frequency,
         amount=gift.amount,
         currency=gift.currency,
-        product_name=f"{FREQUENCY_LABELS[gift.frequency]} donation to {organization}",
+        product_name=_product_name(gift, organization),
         customer_email=gift.donor.email,
         success_url=success_url,
         cancel_url=cancel_url,
@@ -141,6 +143,16 @@ def _expires_at(gift: Gift) -> int:
     """When an unpaid Checkout page closes: ``checkout_minutes`` after the gift began
     (fixed by the gift, so a retried creation sends the same parameters)."""
     return int(gift.created_at.timestamp()) + checkout_minutes() * 60
+
+
+def _product_name(gift: Gift, organization: str) -> str:
+    """What Checkout says is being paid for, in the gift's language."""
+    with force_locale(gift.locale):
+        return gettext(
+            "%(frequency)s donation to %(organization)s",
+            frequency=FREQUENCY_LABELS[gift.frequency],
+            organization=organization,
+        )
 
 
 def checkout_key(gift: Gift) -> str:

@@ -97,6 +97,7 @@ def _gave(start: datetime, end: datetime) -> sa.Exists:
         .join(Gift, Gift.id == charge.gift_id)
         .where(
             Gift.donor_id == Donor.id,
+            Donor.erased_at.is_(None),
             charge.kind == PaymentKind.CHARGE,
             charge.created_at >= start,
             charge.created_at < end,
