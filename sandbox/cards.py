@@ -4,6 +4,7 @@ The outcomes follow Stripe's documented test cards: 4242 4242 4242 4242 succeeds
 cards answer Stripe's messages, 4000 0025 0000 3155 (and 4000 0027 6000 3184) ask for 3-D Secure.
 4000 0000 0000 0341 can be saved (setup mode) but every charge on it is declined, so a payment
 with it is declined at once. Any other well-formed number that passes the Luhn check succeeds.
+A declined charge carries Stripe's ``outcome``: the bank's decline code as its ``reason``.
 """
 
 import datetime
@@ -45,6 +46,26 @@ AUTHENTICATION_FAILED = (
     "We are unable to authenticate your payment method. Please choose a different payment "
     "method and try again."
 )
+
+
+GENERIC_SELLER_MESSAGE = "The bank did not return any further details with this decline."
+
+
+def declined_outcome(decline_code):
+    """Stripe's ``outcome`` of a charge the card's bank declined for ``decline_code``."""
+    seller_message = (
+        GENERIC_SELLER_MESSAGE
+        if decline_code == "generic_decline"
+        else f"The bank returned the decline code `{decline_code}`."
+    )
+    return {
+        "network_status": "declined_by_network",
+        "reason": decline_code,
+        "risk_level": "normal",
+        "risk_score": 20,
+        "seller_message": seller_message,
+        "type": "issuer_declined",
+    }
 
 
 class CardError(ValueError):

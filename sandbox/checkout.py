@@ -7,6 +7,16 @@ and either a confirmed PaymentIntent (``mode=payment``), a Subscription whose fi
 paid and whose ``default_payment_method`` is the card (``mode=subscription``), or the card saved
 for the customer (``mode=setup``); then it completes the session and emits
 ``checkout.session.completed``.
+
+A declined card leaves the session open for another card and leaves what Stripe leaves. In
+payment mode that is the session's PaymentIntent (made at the first attempt, with
+``payment_intent_data.metadata``) back at ``requires_payment_method``: no ``payment_method``, the
+failed charge as ``latest_charge`` (``failure_code``, ``failure_message``, the bank's ``outcome``)
+and ``last_payment_error``. In subscription mode it is an ``incomplete`` subscription whose first
+invoice stays ``open`` (no automatic retry), its PaymentIntent likewise. Each decline emits
+``charge.failed`` and ``payment_intent.payment_failed``, and ``invoice.payment_failed`` for a
+subscription; the next card is charged through the same PaymentIntent (and invoice). Expiring
+a session cancels a PaymentIntent still waiting for a card (``payment_intent.canceled``).
 """
 
 import time
@@ -14,7 +24,7 @@ import time
 from localstripe import resources as ls
 
 from . import billing, objects, payment_methods, setup_mode
-from .cards import AUTHENTICATION_FAILED
+from .cards import AUTHENTICATION_FAILED, declined_outcome
 from .common import (
     StripeError,
     as_dict,
@@ -29,7 +39,7 @@ from .common import (
     read_params,
     to_int,
 )
-from .events import emit
+from .events import emit, emit_changes, snapshot
 from .prices import ensure_plan, get_price
 from .session_lines import listed, read_lines, total
 from .shapes import normalize
@@ -197,7 +207,20 @@ def expire(session):
     session.pop("_pending", None)
     if session["mode"] == "setup":
         setup_mode.cancel(session)
+    elif session["payment_intent"]:
+        _cancel_payment_intent(session["payment_intent"])
     emit("checkout.session.expired", render(session))
+
+
+def _cancel_payment_intent(payment_intent_id):
+    """An expired session's PaymentIntent still waiting for a card is canceled."""
+    pi = ls.store["payment_intent:" + payment_intent_id]
+    if pi.status != "requires_payment_method":
+        return
+    pi._canceled = True
+    pi.canceled_at = int(time.time())
+    pi.cancellation_reason = "abandoned"
+    emit("payment_intent.canceled", pi)
 
 
 async def retrieve_session(request):
@@ -242,49 +265,145 @@ def _customer(session, email, name):
         if not customer.email:
             customer.email = email
         return customer
+    if session.get("_attempt_customer"):
+        return ls.Customer._api_retrieve(session["_attempt_customer"])
     if session["mode"] == "setup" and session["customer_creation"] != "always":
         return None
     return ls.Customer(email=email, name=name or None)
 
 
-def _pay_once(session, customer, pm, email):
-    pi = ls.PaymentIntent._api_create(
-        confirm=True,
+def _payment_intent(session, customer_id):
+    """The session's PaymentIntent: made at the first attempt to pay, kept for the next ones."""
+    if session["payment_intent"]:
+        return ls.store["payment_intent:" + session["payment_intent"]]
+    pi = ls.PaymentIntent(
         amount=session["amount_total"],
         currency=session["currency"],
-        customer=customer.id,
-        payment_method=pm.id,
+        customer=customer_id,
         metadata=dict(session["_payment_intent_metadata"]),
     )
-    pi.receipt_email = email
     pi.description = None
-    pi.latest_charge.receipt_email = email
     session["payment_intent"] = pi.id
+    return pi
 
 
-def _subscribe(session, customer, pm):
-    payment_methods.attach(pm, customer.id)
+def _pay_once(session, customer, pm, email):
+    pi = _payment_intent(session, customer.id)
+    pi.customer = customer.id
+    pi.receipt_email = email
+    pi.payment_method = pm.id
+    pi.latest_charge = None
+    pi._confirm(on_failure_now=pi._report_failure)
+    pi.latest_charge.receipt_email = email
+
+
+def _decline_payment(session, card, email, name, decline):
+    """A payment attempt the card's bank refuses: a failed charge on the session's
+    PaymentIntent, which waits for another card."""
+    pm = payment_methods.from_card(card, email, name)
+    pi = _payment_intent(session, session["customer"])
+    pi.receipt_email = email
+    charge = ls.Charge(amount=pi.amount, currency=pi.currency, customer=pi.customer, source=pm.id)
+    charge.payment_intent = pi.id
+    charge.receipt_email = email
+    pi.latest_charge = charge
+    _declined(pi, decline)
+
+
+def _declined(pi, decline):
+    """Record the bank's refusal on the PaymentIntent's latest charge, as Stripe words it; the
+    PaymentIntent is back at ``requires_payment_method`` (its ``last_payment_error`` is read
+    from the charge). Emits ``charge.failed`` and ``payment_intent.payment_failed``."""
+    message, code, decline_code = decline
+    charge = pi.latest_charge
+    charge.status = "failed"
+    charge.captured = False
+    charge.failure_code = code
+    charge.failure_message = message
+    charge.outcome = declined_outcome(decline_code)
+    pi.payment_method = None
+    emit("charge.failed", charge)
+    emit("payment_intent.payment_failed", pi)
+
+
+def _attempted_subscription(session):
+    """The incomplete subscription an earlier declined card left on the session, if any."""
+    subscription_id = session.get("_attempt_subscription")
+    return ls.store["subscription:" + subscription_id] if subscription_id else None
+
+
+def _create_subscription(session, customer, charged, default_payment_method):
+    """A subscription to the session's line whose first invoice is charged to ``charged`` now:
+    ``active`` when that is paid, ``incomplete`` (the invoice ``open``) when it is declined."""
     line = session["_lines"][0]
     plan = ensure_plan(get_price(line["price"]))
     # localstripe pays a new subscription's first invoice with the customer's default card;
     # Checkout leaves the customer's default as it was.
     settings = customer.invoice_settings
     kept = settings.get("default_payment_method")
-    settings["default_payment_method"] = pm.id
+    settings["default_payment_method"] = charged.id
     try:
-        sub = ls.Subscription._api_create(
+        return ls.Subscription._api_create(
             customer=customer.id,
             items=[{"plan": plan.id, "quantity": line["quantity"]}],
             metadata=dict(session["_subscription_metadata"]),
-            default_payment_method=pm.id,
+            default_payment_method=default_payment_method,
         )
     finally:
         settings["default_payment_method"] = kept
+
+
+def _charge_again(invoice, pm):
+    """Charge an unpaid first invoice to another card, through its PaymentIntent."""
+    pi = ls.store["payment_intent:" + invoice.payment_intent]
+    pi.payment_method = pm.id
+    pi.latest_charge = None
+    pi._confirm(on_failure_now=lambda: None)
+    return pi
+
+
+def _first_invoice(subscription):
+    return ls.store["invoice:" + subscription.latest_invoice]
+
+
+def _subscribe(session, customer, pm):
+    payment_methods.attach(pm, customer.id)
+    sub = _attempted_subscription(session)
+    if sub is None:
+        sub = _create_subscription(session, customer, pm, default_payment_method=pm.id)
+    else:
+        before = snapshot(sub)
+        sub.default_payment_method = pm.id
+        _charge_again(_first_invoice(sub), pm)
+        emit_changes("customer.subscription.updated", sub, before)
     if sub.status != "active":
         raise Declined("Your card was declined.")
-    billing.publish(ls.store["invoice:" + sub.latest_invoice], session["_public_base"])
+    billing.publish(_first_invoice(sub), session["_public_base"])
     session["subscription"] = sub.id
     session["invoice"] = sub.latest_invoice
+
+
+def _decline_subscription(session, card, email, name, decline):
+    """A first payment the card's bank refuses: as on Stripe, the subscription is created
+    ``incomplete`` (or, after an earlier decline, kept) with its first invoice ``open`` and not
+    retried automatically; the session waits for another card."""
+    customer = _customer(session, email, name)
+    session["_attempt_customer"] = customer.id
+    pm = payment_methods.from_card(card, email, name)
+    payment_methods.decline_charges(pm)
+    sub = _attempted_subscription(session)
+    if sub is None:
+        sub = _create_subscription(session, customer, pm, default_payment_method=None)
+        session["_attempt_subscription"] = sub.id
+        invoice = _first_invoice(sub)
+        billing.publish(invoice, session["_public_base"])
+        invoice._sandbox_next_attempt = None
+        pi = ls.store["payment_intent:" + invoice.payment_intent]
+    else:
+        invoice = _first_invoice(sub)
+        pi = _charge_again(invoice, pm)
+    _declined(pi, decline)
+    emit("invoice.payment_failed", invoice)
 
 
 def check_payable(session):
@@ -313,6 +432,10 @@ def pay(session, card, email, name=None, authenticated=False):
         message, code, decline_code = decline
         if setup:
             setup_mode.fail(session, message, code, decline_code)
+        elif session["mode"] == "payment":
+            _decline_payment(session, card, email, name, decline)
+        else:
+            _decline_subscription(session, card, email, name, decline)
         raise Declined(message, code, decline_code)
     if card.needs_authentication and not authenticated:
         session["_pending"] = {"card": vars(card).copy(), "email": email, "name": name}

@@ -205,5 +205,6 @@ def test_the_gift_page_names_who_took_each_action(app, client):
     sign_in(client)
     page = client.get(f"/staff/gifts/{gift.id}").text
     trail = page[page.index('id="audit-h"') :]
-    cells = re.findall(r"<tr><td>[^<]*</td>\s*<td>([^<]*)</td>", trail)
+    row = r'<tr><th scope="row" data-label="When">[^<]*</th>\s*<td data-label="Who">([^<]*)</td>'
+    cells = re.findall(row, trail)
     assert cells == [shown for _, _, shown in actors]

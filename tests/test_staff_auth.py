@@ -65,12 +65,14 @@ def test_viewer_is_refused_every_admin_action(app, client, method, path):
     assert response.status_code == 403
 
 
-def test_admin_actions_exist_for_refund_cancel_and_resend(app):
+def test_admin_actions_are_refund_cancel_resend_and_a_donors_data(app):
     paths = {path for _, path in _staff_urls(app, admin_only=True)}
     assert paths == {
         "/staff/payments/1/refund",
         "/staff/gifts/1/cancel",
         "/staff/payments/1/resend-receipt",
+        "/staff/donors/1/data.json",
+        "/staff/donors/1/erase",
     }
 
 

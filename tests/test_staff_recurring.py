@@ -429,7 +429,8 @@ def test_the_upsell_is_linked_both_ways(story, client):
 def test_stripe_ending_the_gift_is_audited_as_stripe(story, client):
     page = _read(client, story["lost"])
     actions = page[page.index("Actions taken") :]
-    assert "<td>Stripe</td>" in actions and "<td>ended for non-payment</td>" in actions
+    assert 'data-label="Who">Stripe</td>' in actions
+    assert 'data-label="Action">ended for non-payment</td>' in actions
 
 
 def test_a_one_time_gift_has_no_dunning_section(story, client):

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from donations import ledger, outbox
@@ -31,6 +32,7 @@ from donations.models import AuditLog, Gift, Payment
 from donations.money import format_money
 from donations.payments import gateway
 from donations.payments.types import SubscriptionStatus
+from donations.templating import GIFT_STATUS_LABELS
 
 #: how many renewals a donor may skip with a pause
 PAUSE_CHOICES = (1, 2, 3)
@@ -98,15 +100,17 @@ def _refundable(payment: Payment, amount: int | None) -> int:
     """``amount`` (None: all that remains) once checked against what remains."""
     remaining = remaining_refundable(payment)
     if remaining <= 0:
-        raise ActionRefused("This payment has nothing left to refund.")
+        raise ActionRefused(_("This payment has nothing left to refund."))
     amount = remaining if amount is None else amount
     if amount <= 0:
-        raise ActionRefused("Enter an amount above zero.")
+        raise ActionRefused(_("Enter an amount above zero."))
     if amount > remaining:
         limit = format_money(remaining, payment.currency)
-        raise ActionRefused(f"At most {limit} remains to refund on this payment.")
+        raise ActionRefused(
+            _("At most %(amount)s remains to refund on this payment.", amount=limit)
+        )
     if not (payment.stripe_charge_id or payment.stripe_payment_intent_id):
-        raise ActionRefused("This payment has no Stripe charge to refund.")
+        raise ActionRefused(_("This payment has no Stripe charge to refund."))
     return amount
 
 
@@ -138,8 +142,10 @@ def refund_payment(
     if earlier:
         if utcnow() - earlier[0].created_at > REPLAY_WINDOW:
             raise ActionRefused(
-                "This confirmation is too old to repeat safely. Check the payments below "
-                "for the refund, and start a new one if it is not there."
+                _(
+                    "This confirmation is too old to repeat safely. Check the payments below "
+                    "for the refund, and start a new one if it is not there."
+                )
             )
         amount = earlier[0].amount
     else:
@@ -206,11 +212,16 @@ def cancel_gift(
     if intent is not None and _confirmed_before(gift, actions, intent):
         return gift
     if not gift.is_recurring or not gift.stripe_subscription_id:
-        raise ActionRefused("Only recurring gifts with a subscription can be cancelled.")
+        raise ActionRefused(_("Only recurring gifts with a subscription can be cancelled."))
     if gift.status not in RUNNING_STATUSES:
-        raise ActionRefused(f"This gift is {gift.status}; it cannot be cancelled.")
+        raise ActionRefused(
+            _(
+                "This gift cannot be cancelled (its status: %(status)s).",
+                status=GIFT_STATUS_LABELS[gift.status],
+            )
+        )
     if at_period_end and gift.cancel_at_period_end:
-        raise ActionRefused("This gift already ends at the end of its period.")
+        raise ActionRefused(_("This gift already ends at the end of its period."))
     subscription = gateway().cancel_subscription(
         gift.stripe_subscription_id,
         at_period_end=at_period_end,
@@ -237,7 +248,7 @@ def resend_receipt(payment: Payment, *, actor: Actor, intent: str) -> bool:
     ``resend:<payment>:<intent>``); False when this confirmation had queued it already.
     Flushes."""
     if payment.kind != PaymentKind.CHARGE:
-        raise ActionRefused("Receipts exist for charges only.")
+        raise ActionRefused(_("Receipts exist for charges only."))
     gift = payment.gift
     queued = outbox.enqueue(
         gift.donor.email,
@@ -269,11 +280,12 @@ def _apply_fresh(gift: Gift, actor: Actor) -> None:
     )
 
 
-def _running_recurring(gift: Gift, action: str) -> None:
+def _running_recurring(gift: Gift, *, not_recurring: str, ended: str) -> None:
+    """Refuse, with the action's own words, a gift that is not recurring or has ended."""
     if not gift.is_recurring or not gift.stripe_subscription_id:
-        raise ActionRefused(f"You can only {action} a monthly or annual gift.")
+        raise ActionRefused(not_recurring)
     if gift.status not in RUNNING_STATUSES:
-        raise ActionRefused(f"This gift has ended; you cannot {action} it.")
+        raise ActionRefused(ended)
 
 
 def change_amount(gift: Gift, amount: int, *, actor: Actor, intent: str) -> Gift:
@@ -283,11 +295,17 @@ def change_amount(gift: Gift, amount: int, *, actor: Actor, intent: str) -> Gift
     ``intent`` is the one-time value of the page the donor submitted (``IntentForm``).
     """
     _lock(gift)
-    _running_recurring(gift, "change")
+    _running_recurring(
+        gift,
+        not_recurring=_("You can only change a monthly or annual gift."),
+        ended=_("This gift has ended; you cannot change it."),
+    )
     if gift.cancel_at_period_end:
-        raise ActionRefused("This gift is set to end; resume it before changing its amount.")
+        raise ActionRefused(_("This gift is set to end; resume it before changing its amount."))
     if amount == gift.amount:
-        raise ActionRefused(f"Your gift is already {format_money(amount, gift.currency)}.")
+        raise ActionRefused(
+            _("Your gift is already %(amount)s.", amount=format_money(amount, gift.currency))
+        )
     old = gift.amount
     current = gateway().retrieve_subscription(gift.stripe_subscription_id)
     gateway().change_subscription_amount(
@@ -311,15 +329,19 @@ def change_amount(gift: Gift, amount: int, *, actor: Actor, intent: str) -> Gift
 def pause_gift(gift: Gift, renewals: int, *, actor: Actor, intent: str) -> Gift:
     """Skip the next ``renewals`` renewals (1–3); collection resumes on its own; flushes."""
     _lock(gift)
-    _running_recurring(gift, "pause")
+    _running_recurring(
+        gift,
+        not_recurring=_("You can only pause a monthly or annual gift."),
+        ended=_("This gift has ended; you cannot pause it."),
+    )
     if renewals not in PAUSE_CHOICES:
-        raise ActionRefused("Choose to pause for 1, 2 or 3 payments.")
+        raise ActionRefused(_("Choose to pause for 1, 2 or 3 payments."))
     if gift.paused_until is not None:
-        raise ActionRefused("This gift is already paused.")
+        raise ActionRefused(_("This gift is already paused."))
     if gift.cancel_at_period_end:
-        raise ActionRefused("This gift is set to end; it cannot be paused.")
+        raise ActionRefused(_("This gift is set to end; it cannot be paused."))
     if gift.status != GiftStatus.ACTIVE or gift.current_period_end is None:
-        raise ActionRefused("A gift with a payment due cannot be paused; update the card first.")
+        raise ActionRefused(_("A gift with a payment due cannot be paused; update the card first."))
     resumes_at = rules.pause_resumes_at(
         gift.current_period_end, Frequency(gift.frequency), renewals
     )
@@ -344,9 +366,13 @@ def pause_gift(gift: Gift, renewals: int, *, actor: Actor, intent: str) -> Gift:
 def resume_gift(gift: Gift, *, actor: Actor, intent: str) -> Gift:
     """End a pause early, or withdraw a cancellation at period end; flushes."""
     _lock(gift)
-    _running_recurring(gift, "resume")
+    _running_recurring(
+        gift,
+        not_recurring=_("You can only resume a monthly or annual gift."),
+        ended=_("This gift has ended; you cannot resume it."),
+    )
     if gift.paused_until is None and not gift.cancel_at_period_end:
-        raise ActionRefused("This gift is neither paused nor set to end.")
+        raise ActionRefused(_("This gift is neither paused nor set to end."))
     was = "a pause" if gift.paused_until is not None else "a cancellation at period end"
     gateway().resume_subscription(
         gift.stripe_subscription_id, idempotency_key=f"resume-{gift.id}-{intent}"
@@ -372,14 +398,19 @@ def open_card_update(gift: Gift, *, success_url: str, cancel_url: str) -> str:
     token changes each second: a double click opens one page, a later click a new one.
     """
     if not gift.is_recurring or not gift.stripe_subscription_id:
-        raise ActionRefused("Only a monthly or annual gift has a card on file to update.")
+        raise ActionRefused(_("Only a monthly or annual gift has a card on file to update."))
     if gift.status not in CARD_UPDATABLE_STATUSES:
-        raise ActionRefused(f"This gift has ended ({gift.status}); its card cannot be updated.")
+        raise ActionRefused(
+            _(
+                "This gift has ended (%(status)s); its card cannot be updated.",
+                status=GIFT_STATUS_LABELS[gift.status],
+            )
+        )
     subscription = gateway().retrieve_subscription(gift.stripe_subscription_id)
     if subscription.status is SubscriptionStatus.CANCELLED:
-        raise ActionRefused("This gift has ended, so a new card cannot restart it.")
+        raise ActionRefused(_("This gift has ended, so a new card cannot restart it."))
     if not subscription.customer_id:
-        raise ActionRefused("This gift has no customer at Stripe to save a card for.")
+        raise ActionRefused(_("This gift has no customer at Stripe to save a card for."))
     addresses = hashlib.sha256(f"{success_url} {cancel_url}".encode()).hexdigest()[:24]
     session = gateway().create_setup_session(
         gift_id=gift.id,

@@ -3,6 +3,11 @@
 One-time gifts are recorded under their PaymentIntent id, recurring ones under each
 invoice id, whichever event reports them first; the rest only fill in missing ids.
 Recurring money is recorded from invoices only, never from their PaymentIntents.
+
+A card declined on a gift's Checkout page (its PaymentIntent failing, or a subscription's
+first invoice) is kept as ``Gift.declined_at``, the first decline whatever order the
+reports come in, for the card-testing alarm. The page stays open, and a payment with
+another card still makes the gift paid, whichever event comes first.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ import sqlalchemy as sa
 
 from donations.db import db, dialect_insert, utcnow
 from donations.enums import GiftStatus
-from donations.ledger import emails
+from donations.ledger import emails, rules
 from donations.ledger.changes import from_timestamp, note, update
 from donations.ledger.records import lock_gift_by, payment_by_stripe_id, record_charge
 from donations.ledger.subscriptions import refresh_subscription
@@ -87,8 +92,10 @@ def _apply_subscription_checkout(gift: Gift, session: CheckoutSession, paid_at: 
     return gift
 
 
-def apply_payment_intent(intent: PaymentIntent) -> Gift | None:
-    """Record a succeeded one-time PaymentIntent, or note a failed attempt on a pending gift."""
+def apply_payment_intent(intent: PaymentIntent, *, failed_at: int | None = None) -> Gift | None:
+    """Record a succeeded one-time PaymentIntent, or a failed attempt: a declined card is kept
+    (``failed_at``, the failure event's Stripe time, else now) and a pending gift fails until
+    a payment arrives (``records.mark_paid`` turns a failed gift paid)."""
     if intent.invoice_id:
         return None
     gift = lock_gift_by(intent.gift_id, payment_intent_id=intent.id)
@@ -107,9 +114,19 @@ def apply_payment_intent(intent: PaymentIntent) -> Gift | None:
             payment_intent_id=intent.id,
             charge_id=intent.latest_charge_id,
         )
-    elif gift.status == GiftStatus.PENDING and intent.status is PaymentIntentStatus.FAILED:
-        update(gift, label, status=GiftStatus.FAILED)
+    elif intent.status is PaymentIntentStatus.FAILED:
+        if intent.declined:
+            record_decline(gift, failed_at)
+        if gift.status == GiftStatus.PENDING:
+            update(gift, label, status=GiftStatus.FAILED)
     return gift
+
+
+def record_decline(gift: Gift, declined_at: int | None) -> None:
+    """A card was refused on the locked gift's Checkout page: keep the first time (Stripe's,
+    else now), whatever order and however often the declines are reported."""
+    moment = from_timestamp(declined_at) or utcnow()
+    update(gift, f"gift {gift.id}", declined_at=rules.earliest(gift.declined_at, moment))
 
 
 def invoice_gift(invoice: Invoice) -> Gift | None:
@@ -155,12 +172,17 @@ def apply_failed_invoice(invoice: Invoice, *, failed_at: int | None = None) -> G
     recorded as paid; the gift's status follows the subscription as Stripe holds it now,
     so a late failure cannot make an active gift past due; and the donor is emailed only
     while the gift is past due, about the newest attempt, with Stripe's next retry date.
+    A subscription's first invoice failing is no renewal: a card declined on the Checkout
+    page, kept as the gift's ``declined_at``.
     """
     current = gateway().retrieve_invoice(invoice.id)
-    if current.status is InvoiceStatus.PAID:
-        return apply_invoice(current)
-    gift = invoice_gift(current)
-    if gift is None or gift.paid_at is None or payment_by_stripe_id(current.id) is not None:
+    paid = current.status is InvoiceStatus.PAID
+    gift = apply_invoice(current) if paid else invoice_gift(current)
+    if gift is not None and current.opens_subscription:
+        record_decline(gift, failed_at)
+    if paid or gift is None or gift.paid_at is None:
+        return gift
+    if payment_by_stripe_id(current.id) is not None:
         return gift
     record_failure(gift, invoice, current, failed_at)
     if current.subscription_id:

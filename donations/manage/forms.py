@@ -1,5 +1,6 @@
 """Forms for donor self-service."""
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
@@ -15,11 +16,12 @@ class ButtonForm(FlaskForm):
 
 class ManageLinkForm(FlaskForm):
     email = StringField(
-        "Email",
+        _l("Email"),
         validators=[
-            DataRequired("Enter the email address you give with."),
+            DataRequired(_l("Enter the email address you give with.")),
             Email(
-                "Enter a valid email address, like name@example.com.", check_deliverability=False
+                _l("Enter a valid email address, like name@example.com."),
+                check_deliverability=False,
             ),
             Length(max=254),
         ],
@@ -28,13 +30,13 @@ class ManageLinkForm(FlaskForm):
 
 class CancelGiftForm(FlaskForm):
     when = RadioField(
-        "When should it stop?",
+        _l("When should it stop?"),
         choices=[
-            SelectChoice("period_end", "At the end of the period I have paid for"),
-            SelectChoice("now", "Now"),
+            SelectChoice("period_end", _l("At the end of the period I have paid for")),
+            SelectChoice("now", _l("Now")),
         ],
         default="period_end",
-        validators=[DataRequired("Choose when your gift should stop.")],
+        validators=[DataRequired(_l("Choose when your gift should stop."))],
     )
 
 
@@ -43,7 +45,8 @@ class ChangeAmountForm(IntentForm):
     by the view (which knows the gift)."""
 
     amount = StringField(
-        "New amount", validators=[DataRequired("Enter the amount you would like to give.")]
+        _l("New amount"),
+        validators=[DataRequired(_l("Enter the amount you would like to give."))],
     )
     #: the gift's own currency, posted back so an amount meant in another one is refused
     currency = HiddenField()
@@ -51,12 +54,12 @@ class ChangeAmountForm(IntentForm):
 
 class PauseForm(IntentForm):
     renewals = RadioField(
-        "For how long?",
+        _l("For how long?"),
         choices=[
-            SelectChoice("1", "Skip the next payment"),
-            SelectChoice("2", "Skip the next 2 payments"),
-            SelectChoice("3", "Skip the next 3 payments"),
+            SelectChoice("1", _l("Skip the next payment")),
+            SelectChoice("2", _l("Skip the next 2 payments")),
+            SelectChoice("3", _l("Skip the next 3 payments")),
         ],
         default="1",
-        validators=[DataRequired("Choose how many payments to skip.")],
+        validators=[DataRequired(_l("Choose how many payments to skip."))],
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
 
 from donations import links, outbox
 from donations.db import db
@@ -58,7 +59,14 @@ def new_amount(gift: Gift, typed: str) -> int:
         raise ActionRefused(str(error)) from error
     bounds = limits(gift.currency)
     if amount < bounds.minimum:
-        raise ActionRefused(f"The smallest gift is {format_money(bounds.minimum, gift.currency)}.")
+        raise ActionRefused(
+            _(
+                "The smallest gift is %(amount)s.",
+                amount=format_money(bounds.minimum, gift.currency),
+            )
+        )
     if amount > bounds.maximum:
-        raise ActionRefused(f"The largest gift is {format_money(bounds.maximum, gift.currency)}.")
+        raise ActionRefused(
+            _("The largest gift is %(amount)s.", amount=format_money(bounds.maximum, gift.currency))
+        )
     return amount

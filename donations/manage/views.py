@@ -5,6 +5,8 @@ update its card; download a year's statement. Downloading and erasing your data 
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 
 from donations import ledger, links
 from donations.audit import Actor
@@ -32,12 +34,15 @@ from donations.manage.services import new_amount, send_manage_link
 from donations.models import Donor, Gift
 from donations.money import as_input
 from donations.payments import GatewayError, gateway
-from donations.payments.types import CheckoutMode
+from donations.payments.types import CheckoutMode, GatewayUnavailable
 from donations.statements.download import statement_download
 from donations.statements.services import NoStatement, statement_years
 from donations.support.services import limits
 
-NOTHING_CHANGED = "Nothing was changed; please try again in a moment."
+NOTHING_CHANGED = _l("Nothing was changed; please try again in a moment.")
+UNREACHABLE = _l(
+    "The payment service could not be reached. Nothing was changed; please try again in a moment."
+)
 
 
 def _link_limit() -> str:
@@ -70,6 +75,14 @@ def _donor_gift(donor: Donor, gift_id: int) -> Gift:
     return gift
 
 
+def _payment_service_refusal(error: GatewayError) -> str:
+    """What the donor reads when Stripe refused (in Stripe's words, which are English) or
+    could not be reached (in ours)."""
+    if isinstance(error, GatewayUnavailable):
+        return str(UNREACHABLE)
+    return f"{error.message} {NOTHING_CHANGED}"
+
+
 def _act(token: str, action, success: str):
     """Run one action on a gift in its own transaction and go back to the gifts page
     with what happened; a refusal or an unreachable Stripe changes nothing."""
@@ -79,7 +92,7 @@ def _act(token: str, action, success: str):
     except ActionRefused as error:
         flash(str(error), "error")
     except GatewayError as error:
-        flash(f"{error.message} {NOTHING_CHANGED}", "error")
+        flash(_payment_service_refusal(error), "error")
     else:
         flash(success, "success")
     return redirect(url_for("manage.gifts", token=token), code=303)
@@ -131,9 +144,9 @@ def cancel(token: str, gift_id: int):
         return _act(
             token,
             lambda: cancel_gift(gift, at_period_end=at_period_end, actor=Actor.donor(donor)),
-            "Your gift will stop at the end of the period you have paid for. Thank you!"
+            gettext("Your gift will stop at the end of the period you have paid for. Thank you!")
             if at_period_end
-            else "Your gift is cancelled. Thank you for your support.",
+            else gettext("Your gift is cancelled. Thank you for your support."),
         )
     return render_template("manage/cancel.html", gift=gift, form=form, token=token)
 
@@ -150,7 +163,10 @@ def change(token: str, gift_id: int):
         try:
             if (form.currency.data or gift.currency) != gift.currency:
                 raise ActionRefused(
-                    f"Your gift is in {gift.currency}: its amount can change, not its currency."
+                    gettext(
+                        "Your gift is in %(currency)s: its amount can change, not its currency.",
+                        currency=gift.currency,
+                    )
                 )
             amount = new_amount(gift, form.amount.data)
         except ActionRefused as error:
@@ -161,7 +177,7 @@ def change(token: str, gift_id: int):
                 lambda: change_amount(
                     gift, amount, actor=Actor.donor(donor), intent=form.intent.data
                 ),
-                "Your gift's new amount applies from your next payment. Thank you!",
+                gettext("Your gift's new amount applies from your next payment. Thank you!"),
             )
     status = 422 if form.errors else 200
     page = render_template(
@@ -183,7 +199,7 @@ def pause(token: str, gift_id: int):
         return _act(
             token,
             lambda: pause_gift(gift, renewals, actor=Actor.donor(donor), intent=form.intent.data),
-            "Your gift is paused. It will start again on its own.",
+            gettext("Your gift is paused. It will start again on its own."),
         )
     status = 422 if form.errors else 200
     return render_template("manage/pause.html", gift=gift, form=form, token=token), status
@@ -202,7 +218,7 @@ def resume(token: str, gift_id: int):
     return _act(
         token,
         lambda: resume_gift(gift, actor=Actor.donor(donor), intent=form.intent.data),
-        "Your gift continues. Thank you!",
+        gettext("Your gift continues. Thank you!"),
     )
 
 
@@ -230,7 +246,7 @@ def _open_card_page(gift: Gift, *, back: str):
     except ActionRefused as error:
         flash(str(error), "error")
     except GatewayError as error:
-        flash(f"{error.message} {NOTHING_CHANGED}", "error")
+        flash(_payment_service_refusal(error), "error")
     else:
         return redirect(url, code=303)
     return redirect(back, code=303)
@@ -271,7 +287,7 @@ def card_saved(card_token: str):
             result = ledger.apply_setup_session(session, as_of=session.created)
     except GatewayError as error:
         current_app.logger.warning("card update %s not applied yet: %s", session.id, error)
-        result = ledger.CardUpdate(gift, payment_error=f"{error.message} {NOTHING_CHANGED}")
+        result = ledger.CardUpdate(gift, payment_error=_payment_service_refusal(error))
     db.session.refresh(gift)
     return render_template(
         "manage/card_saved.html",

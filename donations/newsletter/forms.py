@@ -46,7 +46,7 @@ class SubscriberFilterForm(FlaskForm):
 
     q = SearchField("Email", validators=[Optional(), Length(max=320)])
     status = SelectField(
-        "Status",
+        _l("Status"),
         choices=[SelectChoice("", "Any")]
         + [SelectChoice(str(s), str(s)) for s in SubscriberStatus],
         validate_choice=True,

@@ -256,6 +256,7 @@ def to_invoice(obj: Mapping[str, Any]) -> Invoice:
         hosted_invoice_url=obj.get("hosted_invoice_url"),
         attempt_count=obj.get("attempt_count") or 0,
         next_payment_attempt=obj.get("next_payment_attempt"),
+        opens_subscription=obj.get("billing_reason") == "subscription_create",
     )
 
 
@@ -271,6 +272,7 @@ def to_payment_intent(obj: Mapping[str, Any]) -> PaymentIntent:
         invoice_id=_id(obj.get("invoice")),
         gift_id=_gift_id(obj.get("metadata")),
         created=obj.get("created") or 0,
+        declined=obj.get("last_payment_error") is not None,
     )
 
 

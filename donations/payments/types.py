@@ -220,6 +220,8 @@ class Invoice:
     attempt_count: int = 0
     #: when the provider retries next; None when it will not
     next_payment_attempt: int | None = None
+    #: the subscription's first invoice (paid on the Checkout page), not a renewal
+    opens_subscription: bool = False
 
 
 @dataclass(frozen=True)
@@ -234,6 +236,8 @@ class PaymentIntent:
     invoice_id: str | None
     gift_id: int | None
     created: int
+    #: an attempt to pay was refused (a card declined); the payer may try another card
+    declined: bool = False
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
@@ -24,29 +26,30 @@ class RemindForm(FlaskForm):
     """Sign-up; after ``validate()``, ``due_at`` and ``amount_minor`` hold the parsed values."""
 
     email = StringField(
-        "Email",
+        _l("Email"),
         validators=[
-            DataRequired("Enter your email address so we can remind you."),
+            DataRequired(_l("Enter your email address so we can remind you.")),
             Email(
-                "Enter a valid email address, like name@example.com.", check_deliverability=False
+                _l("Enter a valid email address, like name@example.com."),
+                check_deliverability=False,
             ),
-            Length(max=254, message="That email address is too long."),
+            Length(max=254, message=_l("That email address is too long.")),
         ],
     )
     when = RadioField(
-        "When should we remind you?",
+        _l("When should we remind you?"),
         choices=[SelectChoice(value, label) for value, label in WHEN_CHOICES.items()],
         default="month",
-        validators=[InputRequired("Choose when we should remind you.")],
+        validators=[InputRequired(_l("Choose when we should remind you."))],
     )
-    month = StringField("Month")
+    month = StringField(_l("Month"))
     frequency = HiddenField(default=Frequency.ONCE)
     amount = HiddenField()
     currency = HiddenField()
     source = HiddenField()
     consent = BooleanField(
-        "Email me this one reminder",
-        validators=[DataRequired("Tick the box so we may send you the reminder.")],
+        _l("Email me this one reminder"),
+        validators=[DataRequired(_l("Tick the box so we may send you the reminder."))],
     )
 
     def __init__(self, *args, now: datetime, **kwargs) -> None:
@@ -59,7 +62,7 @@ class RemindForm(FlaskForm):
         if self.when.data not in WHEN_CHOICES:
             return
         if self.when.data == "chosen" and not (field.data or "").strip():
-            raise ValidationError("Choose a month.")
+            raise ValidationError(_("Choose a month."))
         try:
             self.due_at = due_date(self.when.data, field.data or "", self.now)
         except InvalidReminder as error:
@@ -67,12 +70,12 @@ class RemindForm(FlaskForm):
 
     def validate_frequency(self, field: HiddenField) -> None:
         if field.data not in set(Frequency):
-            raise ValidationError("Unknown frequency: choose once, monthly or annual.")
+            raise ValidationError(_("Unknown frequency: choose once, monthly or annual."))
 
     def validate_currency(self, field: HiddenField) -> None:
         field.data = (field.data or current_app.config["DEFAULT_CURRENCY"]).upper()
         if field.data not in current_app.config["CURRENCIES"]:
-            raise ValidationError(f"We do not accept {field.data[:3]}.")
+            raise ValidationError(_("We do not accept %(currency)s.", currency=field.data[:3]))
 
     def validate_amount(self, field: HiddenField) -> None:
         raw = (field.data or "").strip()
@@ -84,9 +87,11 @@ class RemindForm(FlaskForm):
         try:
             amount = to_minor(raw, currency)
         except InvalidAmount as error:
-            raise ValidationError(f"The amount is not valid: {error}") from error
+            raise ValidationError(
+                _("The amount is not valid: %(reason)s", reason=str(error))
+            ) from error
         if amount <= 0:
-            raise ValidationError("The amount must be more than zero.")
+            raise ValidationError(_("The amount must be more than zero."))
         self.amount_minor = amount
 
     def carried_amount(self) -> int | None:

@@ -25,6 +25,9 @@ from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 
@@ -40,10 +43,10 @@ MAX_MONTHS_AHEAD = 12
 #: hour (UTC) at which a reminder for a chosen month goes out on the 1st
 CHOSEN_MONTH_HOUR = 9
 WHEN_CHOICES = {
-    "week": "In one week",
-    "month": "In one month",
-    "three_months": "In three months",
-    "chosen": "In a month I choose",
+    "week": _l("In one week"),
+    "month": _l("In one month"),
+    "three_months": _l("In three months"),
+    "chosen": _l("In a month I choose"),
 }
 PENDING = (ReminderStatus.SCHEDULED, ReminderStatus.SENDING)
 #: a gift in one of these states means the reader gave
@@ -83,12 +86,18 @@ def parse_month(text: str, now: datetime) -> tuple[int, int]:
     try:
         chosen = datetime.strptime(text.strip(), "%Y-%m")
     except ValueError as error:
-        raise InvalidReminder("Choose a month, such as 2025-09.") from error
+        raise InvalidReminder(_("Choose a month, such as 2025-09.")) from error
     offset = (chosen.year - now.year) * 12 + chosen.month - now.month
     if offset < 0:
-        raise InvalidReminder("That month has passed: choose this month or a later one.")
+        raise InvalidReminder(_("That month has passed: choose this month or a later one."))
     if offset > MAX_MONTHS_AHEAD:
-        raise InvalidReminder(f"Choose a month at most {MAX_MONTHS_AHEAD} months from now.")
+        raise InvalidReminder(
+            ngettext(
+                "Choose a month at most %(num)d month from now.",
+                "Choose a month at most %(num)d months from now.",
+                MAX_MONTHS_AHEAD,
+            )
+        )
     return chosen.year, chosen.month
 
 
@@ -105,7 +114,7 @@ def due_date(when: str, month: str, now: datetime) -> datetime:
             year, number = parse_month(month, now)
             first = datetime(year, number, 1, CHOSEN_MONTH_HOUR, tzinfo=UTC)
             return max(first, now)
-    raise InvalidReminder("Choose when we should remind you.")
+    raise InvalidReminder(_("Choose when we should remind you."))
 
 
 def schedule(request: ReminderRequest, now: datetime) -> Reminder:
@@ -115,7 +124,7 @@ def schedule(request: ReminderRequest, now: datetime) -> Reminder:
     loser's savepoint rolls back and it updates the winner's row instead.
     """
     due_month = _month_of(request.due_at)
-    for _ in range(2):
+    for _attempt in range(2):
         reminder = _pending_for(request.email, due_month)
         try:
             with db.session.begin_nested():
@@ -128,7 +137,7 @@ def schedule(request: ReminderRequest, now: datetime) -> Reminder:
         except IntegrityError:
             continue
         return reminder
-    raise InvalidReminder("Please try again.")
+    raise InvalidReminder(_("Please try again."))
 
 
 def _apply(reminder: Reminder, request: ReminderRequest, due_month: str) -> None:
@@ -181,16 +190,18 @@ def reminder_for_cancel_token(token: str, now: datetime | None = None) -> Remind
         reference = _serializer(now).loads(token, max_age=max_age)
     except SignatureExpired as error:
         raise InvalidCancelLink(
-            "This cancel link has expired. Use the link in your most recent reminder email, "
-            "or reply to it and we will cancel for you."
+            _(
+                "This cancel link has expired. Use the link in your most recent reminder "
+                "email, or reply to it and we will cancel for you."
+            )
         ) from error
     except BadSignature as error:
         raise InvalidCancelLink(
-            "This cancel link is not valid. Please copy the whole link from the email."
+            _("This cancel link is not valid. Please copy the whole link from the email.")
         ) from error
     reminder = db.session.scalar(sa.select(Reminder).where(Reminder.token == str(reference)))
     if reminder is None:
-        raise InvalidCancelLink("We could not find this reminder. It may have been removed.")
+        raise InvalidCancelLink(_("We could not find this reminder. It may have been removed."))
     return reminder
 
 
@@ -240,11 +251,17 @@ def email_for_token(token: str) -> str | None:
 
 
 def support_url(reminder: Reminder) -> str:
-    """The support page prefilled with the reader's choice and the reminder's reference."""
+    """The support page prefilled with the reader's choice and the reminder's reference,
+    in the language the reader signed up in."""
     query = {"frequency": reminder.frequency}
     if reminder.amount:
         query["amount"] = _amount_text(reminder.amount, reminder.currency)
-    query.update(currency=reminder.currency, reminder=reminder.token, source="reminder")
+    query.update(
+        currency=reminder.currency,
+        reminder=reminder.token,
+        source="reminder",
+        lang=reminder.locale,
+    )
     return f"{public_url()}/?{urlencode(query)}"
 
 
@@ -265,6 +282,7 @@ def build_email(reminder: Reminder, now: datetime | None = None) -> Message:
         "reminder": reminder,
         "support_url": support_url(reminder),
         "cancel_url": unsubscribe,
+        "locale": reminder.locale,
     }
     headers = {
         "List-Unsubscribe": f"<{unsubscribe}>",

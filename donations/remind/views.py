@@ -16,6 +16,7 @@ from flask_limiter.util import get_remote_address
 from donations.db import commit_or_rollback, utcnow
 from donations.enums import Frequency, ReminderStatus
 from donations.extensions import csrf, limiter
+from donations.i18n import current_language
 from donations.remind import bp, services
 from donations.remind.forms import RemindForm
 
@@ -64,6 +65,7 @@ def signup():
                     amount=form.amount_minor,
                     currency=form.currency.data,
                     source=form.source.data or "",
+                    locale=current_language(),
                 ),
                 now,
             )

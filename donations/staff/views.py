@@ -179,8 +179,10 @@ def _accounting_page(form: AccountingForm, summaries=None):
 
 @bp.route("/accounting")
 def accounting_page():
-    form = AccountingForm(formdata=request.args) if request.args else _default_range()
-    if request.args and not form.validate():
+    # only a chosen range is a submitted form: ``?lang=ru`` alone still shows this year
+    chosen = any(key in request.args for key in ("date_from", "date_to"))
+    form = AccountingForm(formdata=request.args) if chosen else _default_range()
+    if chosen and not form.validate():
         return _accounting_page(form), 400
     summaries = accounting.monthly_summary(form.date_from.data, form.date_to.data)
     return _accounting_page(form, summaries)

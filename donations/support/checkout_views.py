@@ -35,9 +35,8 @@ from donations.money import as_input
 from donations.newsletter import services as newsletter
 from donations.payments import GatewayError, gateway
 from donations.payments.types import CheckoutStatus
-from donations.support import bp, services
+from donations.support import bp, pages, services
 from donations.support.forms import DonationForm
-from donations.support.views import _render_form, _upsell_offer
 
 UNAVAILABLE = lazy_gettext(
     "The payment service is unavailable. You have not been charged. Please try again in a moment."
@@ -50,13 +49,13 @@ def continue_to_checkout():
     form = DonationForm()
     if not form.validate():
         errors = {name: field.errors[0] for name, field in form._fields.items() if field.errors}
-        return _render_form(request.form, errors=errors, status=422)
+        return pages.render_form(request.form, errors=errors, status=422)
     with commit_or_rollback():
         refusal = defence.admit_start(form.email.data, open_form=True)
     if refusal is not None:
         if refusal.reason is BlockReason.CHALLENGE:
             g.challenge_widget = defence.widget()
-        page, status = _render_form(request.form, notice=refusal.message, status=429)
+        page, status = pages.render_form(request.form, notice=refusal.message, status=429)
         return page, status, refusal.headers
     amount, currency = form.amount_minor, form.currency.data
     campaign_id, variant_id = campaigns.attribution(
@@ -87,7 +86,7 @@ def continue_to_checkout():
     session["donor_email"], session["donor_name"] = choice.email, choice.name
     response = _checkout_redirect(choice)
     if response is None:
-        return _render_form(request.form, notice=UNAVAILABLE, status=503)
+        return pages.render_form(request.form, notice=UNAVAILABLE, status=503)
     return response
 
 
@@ -151,7 +150,7 @@ def make_it_monthly():
     gift = db.session.scalar(sa.select(Gift).where(Gift.stripe_checkout_session_id == session_id))
     if gift is None or not form.validate_on_submit():
         abort(400)
-    amount = _upsell_offer(gift)
+    amount = services.upsell_offer(gift)
     if amount is None:
         abort(409)
     earlier = _earlier_upsell(gift)

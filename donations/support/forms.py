@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -30,12 +32,12 @@ def _stripped(value: str | None) -> str | None:
     return value.strip() if value else value
 
 
-def _no_markup(what: str):
+def _no_markup(message: str):
     """Refuse ``<`` and ``>``: a dedication is plain words, shown in emails and receipts."""
 
     def check(form: FlaskForm, field: StringField) -> None:
         if field.data and ("<" in field.data or ">" in field.data):
-            raise ValidationError(f"Remove the < and > characters from the {what}.")
+            raise ValidationError(str(message))  # a lazy string would skip escaping
 
     return check
 
@@ -43,69 +45,71 @@ def _no_markup(what: str):
 def _one_line(form: FlaskForm, field: StringField) -> None:
     """Refuse line breaks and other control characters (the name goes in a subject line)."""
     if field.data and any(ord(character) < 32 or ord(character) == 127 for character in field.data):
-        raise ValidationError("Write the name on one line.")
+        raise ValidationError(_("Write the name on one line."))
 
 
 class DonationForm(FlaskForm):
     """The reader's choice. ``other_amount``, when filled, wins over a preset ``amount``."""
 
     frequency = RadioField(
-        "How often",
+        _l("How often"),
         choices=[frequency.value for frequency in Frequency],
-        validators=[InputRequired("Choose once, monthly or annual.")],
+        validators=[InputRequired(_l("Choose once, monthly or annual."))],
     )
-    amount = StringField("Amount")
-    other_amount = StringField("Other amount")
-    currency = SelectField("Currency", validators=[InputRequired("Choose a currency.")])
+    amount = StringField(_l("Amount"))
+    other_amount = StringField(_l("Other amount"))
+    currency = SelectField(_l("Currency"), validators=[InputRequired(_l("Choose a currency."))])
     email = StringField(
-        "Email",
+        _l("Email"),
         validators=[
-            DataRequired("Enter your email address so we can send your receipt."),
+            DataRequired(_l("Enter your email address so we can send your receipt.")),
             Email(
-                "Enter a valid email address, like name@example.com.", check_deliverability=False
+                _l("Enter a valid email address, like name@example.com."),
+                check_deliverability=False,
             ),
             Length(max=254),
         ],
     )
     name = StringField(
-        "Name", validators=[Length(max=200, message="Keep the name under 200 characters.")]
+        _l("Name"),
+        validators=[Length(max=200, message=_l("Keep the name under 200 characters."))],
     )
     source = HiddenField()
     reminder = HiddenField()
     #: only a yes: the fee itself is always computed here, never read from the form
-    cover_fees = BooleanField("Cover the card fees")
-    anonymous = BooleanField("Give anonymously")
+    cover_fees = BooleanField(_l("Cover the card fees"))
+    anonymous = BooleanField(_l("Give anonymously"))
     #: "send me the newsletter": a confirmation email, subscribed only once confirmed
-    newsletter = BooleanField("Newsletter")
+    newsletter = BooleanField(_l("Newsletter"))
     tribute_kind = RadioField(
-        "Dedication",
+        _l("Dedication"),
         choices=[kind.value for kind in TributeKind],
         default=TributeKind.HONOUR.value,
     )
     tribute_name = StringField(
-        "Dedicated to",
+        _l("Dedicated to"),
         filters=[_stripped],
         validators=[
-            Length(max=120, message="Keep the name to 120 characters or fewer."),
-            _no_markup("name"),
+            Length(max=120, message=_l("Keep the name to 120 characters or fewer.")),
+            _no_markup(_l("Remove the < and > characters from the name.")),
             _one_line,
         ],
     )
     tribute_message = TextAreaField(
-        "A short message",
+        _l("A short message"),
         filters=[_stripped],
         validators=[
-            Length(max=500, message="Keep the message to 500 characters or fewer."),
-            _no_markup("message"),
+            Length(max=500, message=_l("Keep the message to 500 characters or fewer.")),
+            _no_markup(_l("Remove the < and > characters from the message.")),
         ],
     )
     tribute_notify_email = StringField(
-        "Let someone know",
+        _l("Let someone know"),
         filters=[_stripped],
         validators=[
             Optional(),
             Email(
-                "Enter a valid email address to tell, like name@example.com.",
+                _l("Enter a valid email address to tell, like name@example.com."),
                 check_deliverability=False,
             ),
             Length(max=254),
@@ -127,7 +131,7 @@ class DonationForm(FlaskForm):
             "",
         ).strip()
         if not raw or raw == "other":
-            raise ValidationError("Choose an amount or enter your own.")
+            raise ValidationError(_("Choose an amount or enter your own."))
         currency = self.currency.data
         if currency not in services.currencies():
             currency = services.default_currency()
@@ -137,13 +141,18 @@ class DonationForm(FlaskForm):
             raise ValidationError(str(error)) from error
         bounds = services.limits(currency)
         if amount < bounds.minimum:
-            raise ValidationError(f"The minimum gift is {format_money(bounds.minimum, currency)}.")
+            raise ValidationError(
+                _("The minimum gift is %(amount)s.", amount=format_money(bounds.minimum, currency))
+            )
         if amount > bounds.maximum:
             raise ValidationError(
-                f"The maximum gift online is {format_money(bounds.maximum, currency)}."
+                _(
+                    "The maximum gift online is %(amount)s.",
+                    amount=format_money(bounds.maximum, currency),
+                )
             )
         self.amount_minor = amount
 
     def validate_tribute_name(self, field: StringField) -> None:
         if not field.data and (self.tribute_message.data or self.tribute_notify_email.data):
-            raise ValidationError("Enter the name of the person you dedicate this gift to.")
+            raise ValidationError(_("Enter the name of the person you dedicate this gift to."))

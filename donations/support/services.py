@@ -22,6 +22,7 @@ from donations.config import per_currency
 from donations.enums import GAVE_STATUSES, UNPAID_STATUSES, Frequency, GiftStatus, GoalKind
 from donations.i18n import current_language
 from donations.ledger import rules
+from donations.models import Gift
 from donations.money import InvalidAmount, as_input, format_money, precision, to_minor
 from donations.payments.types import CheckoutStatus
 
@@ -321,3 +322,10 @@ def fee_models_json() -> str:
             "places": precision(currency),
         }
     return json.dumps(models, separators=(",", ":"))
+
+
+def upsell_offer(gift: Gift) -> int | None:
+    """ "Make it monthly?" after a paid one-time gift: the monthly amount to suggest."""
+    if gift.frequency != Frequency.ONCE or gift.status != GiftStatus.PAID:
+        return None
+    return upsell_amount(gift.amount - gift.covered_fee, gift.currency)

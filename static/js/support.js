@@ -4,11 +4,14 @@
   "use strict";
 
   // Mirrors donations.money.to_minor: digits, one decimal point or comma, no more decimal
-  // places than the currency has. Returns null for anything that is not money.
+  // places than the currency has, a currency sign or code on either side ("10,50 €").
+  // Returns null for anything that is not money.
   var AMOUNT = /^(\d{1,12})(?:[.,](\d{1,12}))?$/;
+  var CURRENCY_MARK = /^(?:[A-Za-z]{3}|[^\d\s.,]{1,3})?\s*([\d.,]+)\s*(?:[A-Za-z]{3}|[^\d\s.,]{1,3})?$/;
 
   function toMinor(text, places) {
-    var match = AMOUNT.exec(text.trim());
+    var bare = CURRENCY_MARK.exec(text.replace(/\u00a0/g, " ").trim());
+    var match = bare && AMOUNT.exec(bare[1]);
     if (!match) return null;
     var fraction = match[2] || "";
     if (fraction.length === 3 && places !== 3 && text.indexOf(",") !== -1) return null;
@@ -28,7 +31,8 @@
   }
 
   function formatMoney(minor, currency, places) {
-    return new Intl.NumberFormat("en-US", { style: "currency", currency: currency })
+    var language = document.documentElement.lang || "en";
+    return new Intl.NumberFormat(language, { style: "currency", currency: currency })
       .format(minor / Math.pow(10, places));
   }
 

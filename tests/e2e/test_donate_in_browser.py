@@ -80,7 +80,9 @@ def test_monthly_euro_gift_creates_an_active_subscription(
     assert gift.stripe_subscription_id and gift.stripe_subscription_id.startswith("sub_")
 
 
-def test_declined_card_records_nothing_as_paid(page, live_server, registered_webhook, screenshot):
+def test_a_declined_card_records_the_decline_and_nothing_as_paid(
+    page, live_server, registered_webhook, screenshot
+):
     page.goto(f"{live_server}/?amount=10")
     page.get_by_label("Email").fill("cy@example.org")
     page.get_by_role("button", name="Continue").click()
@@ -90,6 +92,6 @@ def test_declined_card_records_nothing_as_paid(page, live_server, registered_web
 
     page.get_by_text("Your card was declined.").wait_for()
     screenshot("declined")
-    gift = wait_for_gift_status(db.session.scalar(sa.select(Gift.id)), "paid", timeout=1.5)
-    assert gift.status == "pending"
+    gift = wait_for_gift_status(db.session.scalar(sa.select(Gift.id)), "failed")
+    assert gift.status == "failed" and gift.declined_at is not None
     assert gift.payments == []
