@@ -9,6 +9,8 @@ naming them stops working and says so (``InvalidLink.erased``).
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -74,17 +76,23 @@ def read(purpose: str, value: str) -> tuple[Donor, Gift | None]:
     return donor, gift
 
 
+def _in_their_language(path: str, donor: Donor) -> str:
+    """The link as an email gives it: the page opens in the language the email is in,
+    whatever the browser that follows it prefers."""
+    return f"{public_url()}{path}?{urlencode({'lang': donor.locale})}"
+
+
 def manage_url(donor: Donor) -> str:
-    return f"{public_url()}/manage/{token(MANAGE, donor)}"
+    return _in_their_language(f"/manage/{token(MANAGE, donor)}", donor)
 
 
 def update_card_url(gift: Gift) -> str:
-    return f"{public_url()}/manage/card/{token(UPDATE_CARD, gift.donor, gift)}"
+    return _in_their_language(f"/manage/card/{token(UPDATE_CARD, gift.donor, gift)}", gift.donor)
 
 
 def restart_url(gift: Gift) -> str:
-    return f"{public_url()}/restart/{token(RESTART, gift.donor, gift)}"
+    return _in_their_language(f"/restart/{token(RESTART, gift.donor, gift)}", gift.donor)
 
 
 def erase_url(donor: Donor) -> str:
-    return f"{public_url()}/manage/erase/{token(ERASE, donor)}"
+    return _in_their_language(f"/manage/erase/{token(ERASE, donor)}", donor)

@@ -169,16 +169,30 @@ def _payment_intent(obj):
     if status == "succeeded" or obj.get("next_action") is None:
         obj["next_action"] = None
     error = obj.get("last_payment_error")
-    if isinstance(error, dict) and error.get("code") == "card_declined":
-        method = obj.get("payment_method")
-        method_id = method.get("id") if isinstance(method, dict) else method
-        obj["last_payment_error"] = {
-            **error,
-            "type": "card_error",
-            "decline_code": "generic_decline",
-            "doc_url": "https://stripe.com/docs/error-codes/card-declined",
-            "payment_method": objects.export(method_id) if method_id else None,
-        }
+    if isinstance(error, dict) and error.get("charge"):
+        obj["last_payment_error"] = _charge_error(error)
+
+
+#: where Stripe documents each error code
+ERROR_DOCS = "https://stripe.com/docs/error-codes/"
+
+
+def _charge_error(error):
+    """A PaymentIntent's ``last_payment_error`` for a failed charge, as Stripe gives it: a
+    ``card_error`` naming the card that was refused and the bank's reason (the charge's
+    ``outcome.reason``) as its ``decline_code``."""
+    charge = ls.store.get("charge:" + error["charge"])
+    outcome = getattr(charge, "outcome", None) or {}
+    method_id = getattr(charge, "payment_method", None)
+    shaped = {
+        **error,
+        "type": "card_error",
+        "doc_url": ERROR_DOCS + (error.get("code") or "").replace("_", "-"),
+        "payment_method": objects.export(method_id) if method_id else None,
+    }
+    if outcome.get("reason"):
+        shaped["decline_code"] = outcome["reason"]
+    return shaped
 
 
 def _setup_intent(obj):

@@ -400,7 +400,7 @@ def test_a_manage_link_only_asks_for_an_erasure(app, client):
 
     [email] = db.session.scalars(sa.select(OutboxEmail))
     assert (email.to, email.template) == (ADA, "erase_confirm")
-    assert json.loads(email.context)["erase_url"].endswith(erase_path(ada))
+    assert json.loads(email.context)["erase_url"].endswith(f"{erase_path(ada)}?lang=en")
     assert db.session.get(Donor, ada.id).erased_at is None
 
 

@@ -21,7 +21,8 @@ from babel.messages.pofile import read_po
 from jinja2 import Environment, nodes
 from jinja2.ext import i18n
 
-from donations import outbox, worker
+from donations import links, outbox, worker
+from donations.config import public_url
 from donations.db import db, utcnow
 from donations.enums import Frequency
 from donations.giving.checkout import GiftChoice, create_pending_gift, open_checkout
@@ -265,6 +266,19 @@ def test_a_gift_given_on_the_russian_page_keeps_russian(client, sandbox):
     gift = db.session.scalar(sa.select(Gift).order_by(Gift.id.desc()))
     assert gift.locale == "ru"
     assert read_session(sandbox, gift.stripe_checkout_session_id)["locale"] == "ru"
+
+
+def test_a_link_in_a_russian_donors_email_opens_its_page_in_russian_in_any_browser(client):
+    donor = make_donor(locale="ru")
+    gift = make_gift(donor, frequency=Frequency.MONTHLY)
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en-US,en;q=0.9"
+
+    for url in (links.manage_url(donor), links.erase_url(donor), links.update_card_url(gift)):
+        assert "lang=ru" in url
+    page = client.get(links.manage_url(donor).removeprefix(public_url()))
+
+    assert page.status_code == 200
+    assert RUSSIAN_FOOTER in page.get_data(as_text=True)
 
 
 # Every reader-facing word is in the catalogue

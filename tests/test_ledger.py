@@ -166,7 +166,7 @@ def test_payment_intent_succeeded_alone_marks_a_one_time_gift_paid(client, sandb
     assert len(payments_of(gift)) == 1 and len(outbox("receipt")) == 1
 
 
-def test_a_failed_payment_attempt_fails_a_pending_gift_but_never_a_paid_one(client, sandbox):
+def test_a_declined_payment_attempt_leaves_the_gift_pending_and_never_unpays_it(client, sandbox):
     gift = make_checkout(amount=500)
     declined = sandbox.http.post(
         f"{sandbox.url}/v1/payment_intents",
@@ -183,7 +183,7 @@ def test_a_failed_payment_attempt_fails_a_pending_gift_but_never_a_paid_one(clie
     failure = only_event(sandbox, "payment_intent.payment_failed")
 
     post_applied(client, failure)
-    assert gift.status == GiftStatus.FAILED
+    assert gift.status == GiftStatus.PENDING and gift.declined_at is not None
 
     sandbox.pay(gift.stripe_checkout_session_id, email=gift.donor.email)
     post_applied(client, only_event(sandbox, "checkout.session.completed"))

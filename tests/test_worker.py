@@ -80,7 +80,8 @@ def test_reminder_email_has_prefilled_link_cancel_link_and_one_click_headers(app
     assert unsubscribe.startswith(f"{PUBLIC_URL}/remind/cancel/")
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert unsubscribe in text and unsubscribe in html
-    token = unsubscribe.rsplit("/", 1)[1]
+    token, query = unsubscribe.rsplit("/", 1)[1].split("?")
+    assert query == "lang=en"
     assert services.reminder_for_cancel_token(token, now=NOW).id == reminder.id
 
 

@@ -6,8 +6,10 @@ Recurring money is recorded from invoices only, never from their PaymentIntents.
 
 A card declined on a gift's Checkout page (its PaymentIntent failing, or a subscription's
 first invoice) is kept as ``Gift.declined_at``, the first decline whatever order the
-reports come in, for the card-testing alarm. The page stays open, and a payment with
-another card still makes the gift paid, whichever event comes first.
+reports come in, for the card-testing alarm. The gift stays pending: its page stays open
+for another card, which still makes the gift paid whichever event comes first, and only
+the page's expiry marks it abandoned (so the thank-you page never tells a reader who paid
+with a second card that nothing was charged).
 """
 
 from __future__ import annotations
@@ -93,9 +95,8 @@ def _apply_subscription_checkout(gift: Gift, session: CheckoutSession, paid_at: 
 
 
 def apply_payment_intent(intent: PaymentIntent, *, failed_at: int | None = None) -> Gift | None:
-    """Record a succeeded one-time PaymentIntent, or a failed attempt: a declined card is kept
-    (``failed_at``, the failure event's Stripe time, else now) and a pending gift fails until
-    a payment arrives (``records.mark_paid`` turns a failed gift paid)."""
+    """Record a succeeded one-time PaymentIntent, or keep a declined card (``failed_at``, the
+    failure event's Stripe time) on its gift, which stays as it was."""
     if intent.invoice_id:
         return None
     gift = lock_gift_by(intent.gift_id, payment_intent_id=intent.id)
@@ -114,11 +115,8 @@ def apply_payment_intent(intent: PaymentIntent, *, failed_at: int | None = None)
             payment_intent_id=intent.id,
             charge_id=intent.latest_charge_id,
         )
-    elif intent.status is PaymentIntentStatus.FAILED:
-        if intent.declined:
-            record_decline(gift, failed_at)
-        if gift.status == GiftStatus.PENDING:
-            update(gift, label, status=GiftStatus.FAILED)
+    elif intent.status is PaymentIntentStatus.FAILED and intent.declined:
+        record_decline(gift, failed_at)
     return gift
 
 

@@ -50,8 +50,10 @@ def apply_event(event: Event) -> Gift | None:
             if session.mode is CheckoutMode.SETUP:
                 return apply_setup_session(session, as_of=event.created).gift
             return apply_checkout_session(session, paid_at=event.created)
-        case EventKind.PAYMENT_SUCCEEDED | EventKind.PAYMENT_FAILED:
+        case EventKind.PAYMENT_SUCCEEDED:
             return apply_payment_intent(_data(event, PaymentIntent))
+        case EventKind.PAYMENT_FAILED:
+            return apply_payment_intent(_data(event, PaymentIntent), failed_at=event.created)
         case EventKind.INVOICE_PAID:
             invoice = _data(event, Invoice)
             gift = apply_invoice(invoice)

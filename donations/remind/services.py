@@ -272,7 +272,8 @@ def _amount_text(amount: int, currency: str) -> str:
 
 
 def cancel_url(reminder: Reminder, now: datetime | None = None) -> str:
-    return f"{public_url()}/remind/cancel/{cancel_token(reminder, now)}"
+    query = urlencode({"lang": reminder.locale})
+    return f"{public_url()}/remind/cancel/{cancel_token(reminder, now)}?{query}"
 
 
 def build_email(reminder: Reminder, now: datetime | None = None) -> Message:

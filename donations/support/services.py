@@ -99,7 +99,7 @@ def preset_table(
         for raw in raws:
             labels = {currency: _preset_label(raw, currency) for currency in offered}
             value = as_input(to_minor(raw, amount_currency), amount_currency)
-            buttons.append({"value": value, "labels": labels, "labels_json": json.dumps(labels)})
+            buttons.append({"value": value, "labels": labels})
         table[frequency] = buttons
     return table
 

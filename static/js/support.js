@@ -4,14 +4,24 @@
   "use strict";
 
   // Mirrors donations.money.to_minor: digits, one decimal point or comma, no more decimal
-  // places than the currency has, a currency sign or code on either side ("10,50 €").
-  // Returns null for anything that is not money.
+  // places than the currency has, the currency's own sign or code on either side
+  // ("10,50 €", "EUR 10"). Returns null for anything that is not money.
   var AMOUNT = /^(\d{1,12})(?:[.,](\d{1,12}))?$/;
-  var CURRENCY_MARK = /^(?:[A-Za-z]{3}|[^\d\s.,]{1,3})?\s*([\d.,]+)\s*(?:[A-Za-z]{3}|[^\d\s.,]{1,3})?$/;
 
-  function toMinor(text, places) {
-    var bare = CURRENCY_MARK.exec(text.replace(/\u00a0/g, " ").trim());
-    var match = bare && AMOUNT.exec(bare[1]);
+  function withoutCurrency(text, currency) {
+    var sign = new Intl.NumberFormat(document.documentElement.lang || "en", {
+      style: "currency", currency: currency }).formatToParts(0)
+      .filter(function (part) { return part.type === "currency"; })[0].value;
+    var bare = text.replace(/\u00a0/g, " ").trim().toUpperCase();
+    [currency, sign.toUpperCase()].forEach(function (mark) {
+      if (bare.indexOf(mark) === 0) bare = bare.slice(mark.length).trim();
+      else if (bare.slice(-mark.length) === mark) bare = bare.slice(0, -mark.length).trim();
+    });
+    return bare;
+  }
+
+  function toMinor(text, places, currency) {
+    var match = AMOUNT.exec(withoutCurrency(text, currency));
     if (!match) return null;
     var fraction = match[2] || "";
     if (fraction.length === 3 && places !== 3 && text.indexOf(",") !== -1) return null;
@@ -58,7 +68,7 @@
     var models = JSON.parse(form.getAttribute("data-fee-model"));
     return function () {
       var model = models[currency.value];
-      var amount = model ? toMinor(chosenAmount(form), model.places) : null;
+      var amount = model ? toMinor(chosenAmount(form), model.places, currency.value) : null;
       if (amount === null) {
         label.textContent = label.getAttribute("data-label-unknown");
       } else {

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from donations.db import db
 from donations.models import Gift
+from donations.money import format_money
 from donations.support.services import covered_fee
 from donations.worker import run_pending
 from tests.e2e.conftest import ARTIFACTS
@@ -88,6 +89,21 @@ def test_a_reader_covers_the_fees_and_is_charged_the_total(
         assert email.evaluate("document.documentElement.scrollWidth") <= width
         email.screenshot(path=str(ARTIFACTS / name), full_page=True)
         context.close()
+
+
+def test_the_russian_page_reads_an_amount_typed_with_its_sign_and_writes_the_fee_in_russian(
+    page, live_server
+):
+    page.goto(f"{live_server}/?lang=ru&currency=EUR")
+    other = page.get_by_label("Другая сумма")
+    fee_for_20 = format_money(covered_fee(2000, "EUR"), "EUR", locale="ru")
+
+    for typed in ("20", "20,00 €", "EUR 20"):
+        other.fill(typed)
+        assert fee_label(page) == f"Добавить {fee_for_20} на покрытие комиссии за оплату картой"
+    for not_money in ("20 $", "-20", "20%"):
+        other.fill(not_money)
+        assert fee_label(page) == "Добавить комиссию за оплату картой к моему пожертвованию"
 
 
 def test_the_appeal_box_carries_cover_the_fees_to_the_support_page(page, live_server, screenshot):
