@@ -51,7 +51,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.harness import free_port, scratch_database, serve  # noqa: E402
+from bench.harness import free_port, migrate, scratch_database, serve  # noqa: E402
 from bench.support_page import HELLO_APP, load  # noqa: E402
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_card_testing"
@@ -214,13 +214,7 @@ def main() -> None:
         running(sandbox, sandbox_port),
         running(redis, redis_port),
     ):
-        subprocess.run(
-            [sys.executable, "-m", "flask", "--app", "app", "db", "upgrade"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
+        migrate(env, ROOT)
         support, support_port = serve("app:app", env, ROOT, args.workers)
         hello, hello_port = serve("hello:app", env, workdir, args.workers)
         url = f"http://127.0.0.1:{support_port}/"

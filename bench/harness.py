@@ -40,6 +40,17 @@ def serve(app_spec: str, env: dict, cwd: Path, workers: int = 2) -> tuple[subpro
     raise SystemExit(f"{app_spec} did not start")
 
 
+def migrate(env: dict, cwd: Path) -> None:
+    """Bring the scratch database in ``env`` to the newest schema (``flask db upgrade``)."""
+    subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app", "db", "upgrade"],
+        cwd=cwd,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+
+
 def to_ms(text: str) -> float:
     value, unit = re.match(r"([\d.]+)(us|ms|s|m)", text).groups()
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]

@@ -11,7 +11,6 @@ no proxy compresses them here). The issue's budget: under 30 KB.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -19,7 +18,7 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import serve  # noqa: E402
+from harness import migrate, serve  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ("/", "/appeal")
@@ -69,13 +68,7 @@ def main() -> None:
             "DATABASE_URL": f"sqlite:///{scratch}/weight.sqlite3",
             "STRIPE_API_BASE": "http://127.0.0.1:9",
         }
-        subprocess.run(
-            [sys.executable, "-m", "flask", "--app", "app", "db", "upgrade"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
+        migrate(env, ROOT)
         server, port = serve("app:app", env, ROOT, workers=1)
         try:
             rows = weigh(f"http://127.0.0.1:{port}")

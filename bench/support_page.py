@@ -40,7 +40,7 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.harness import serve, wrk_figures  # noqa: E402
+from bench.harness import migrate, serve, wrk_figures  # noqa: E402
 from donations import create_app  # noqa: E402
 
 HELLO_APP = """
@@ -219,13 +219,7 @@ def main() -> None:
         "SECRET_KEY": "bench-secret",
         "PYTHONPATH": str(ROOT),
     }
-    subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "app", "db", "upgrade"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    migrate(env, ROOT)
     cookie = seed_campaign(env["DATABASE_URL"])
     servers = {}
     try:

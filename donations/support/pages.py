@@ -5,6 +5,8 @@ form again."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Response, current_app, make_response, render_template, request, session, url_for
 from flask_wtf.csrf import generate_csrf
 
@@ -174,7 +176,6 @@ def cached_form(values, notice: str, page) -> str:
     choice = prefill(values, offer)
     if _is_personal(choice):
         return _page(choice, page, offer, errors={}, notice=notice, csrf_token=generate_csrf())
-    cache = current_app.extensions.setdefault("support_page_html", {})
     key = (
         current_language(),
         content,
@@ -185,11 +186,53 @@ def cached_form(values, notice: str, page) -> str:
         choice["cover_fees"],
         notice,
     )
+    html = _cached(
+        "support_page_html",
+        key,
+        lambda: _page(choice, page, offer, errors={}, notice=notice, csrf_token=CSRF_PLACEHOLDER),
+    )
+    return html.replace(CSRF_PLACEHOLDER, generate_csrf(), 1)
+
+
+def appeal_box(values, page) -> str:
+    """The end-of-article box for a choice, rendered once per choice, language and
+    campaign page: it holds nothing of the reader's and no form token (its forms are a GET
+    to the support page and the newsletter's double opt-in)."""
+    offer, content = services.offer_for(page)
+    choice = prefill(values, offer)
+    checked = services.checked_presets(choice["frequency"], choice["valid_amount"], offer)
+    choice["amount"] = choice["valid_amount"] = checked[choice["frequency"]]
+    key = (
+        current_language(),
+        content,
+        choice["frequency"],
+        choice["currency"],
+        choice["amount"],
+        choice["cover_fees"],
+    )
+    return _cached(
+        "appeal_box_html",
+        key,
+        lambda: render_template(
+            "support/appeal.html",
+            choice=choice,
+            campaign=page,
+            goal_text=goal_text(page),
+            presets=offer.presets,
+            checked=checked,
+            fee_label=fee_label(choice),
+            **services.page_defaults(),
+        ),
+    )
+
+
+def _cached(name: str, key: tuple, render: Callable[[], str]) -> str:
+    """The page kept under ``key`` in the app's cache ``name``, rendered on first use; a
+    full cache is emptied rather than grown (the keys are the readers' choices)."""
+    cache = current_app.extensions.setdefault(name, {})
     html = cache.get(key)
     if html is None:
         if len(cache) >= RENDER_CACHE_SIZE:
             cache.clear()
-        html = cache[key] = _page(
-            choice, page, offer, errors={}, notice=notice, csrf_token=CSRF_PLACEHOLDER
-        )
-    return html.replace(CSRF_PLACEHOLDER, generate_csrf(), 1)
+        html = cache[key] = render()
+    return html

@@ -118,35 +118,9 @@ def privacy():
 def appeal_box():
     """The end-of-article box, embeddable in an iframe on any newsroom page (see
     ``security.FRAMEABLE_ENDPOINTS`` and docs/appeal-box.md); rendered once per choice,
-    language and campaign page, as it holds nothing of the reader's."""
+    language and campaign page (``pages.appeal_box``)."""
     page, cookie = pages.campaign_for(request.args.get("campaign"))
-    offer, content = services.offer_for(page)
-    choice = pages.prefill(request.args, offer)
-    checked = services.checked_presets(choice["frequency"], choice["valid_amount"], offer)
-    choice["amount"] = choice["valid_amount"] = checked[choice["frequency"]]
-    key = (
-        current_language(),
-        content,
-        choice["frequency"],
-        choice["currency"],
-        choice["amount"],
-        choice["cover_fees"],
-    )
-    cache = current_app.extensions.setdefault("appeal_box_html", {})
-    html = cache.get(key)
-    if html is None:
-        if len(cache) >= pages.RENDER_CACHE_SIZE:
-            cache.clear()
-        html = cache[key] = render_template(
-            "support/appeal.html",
-            choice=choice,
-            campaign=page,
-            goal_text=pages.goal_text(page),
-            presets=offer.presets,
-            checked=checked,
-            fee_label=pages.fee_label(choice),
-            **services.page_defaults(),
-        )
+    html = pages.appeal_box(request.args, page)
     if page is not None:
         campaigns.count_view(page)
     return pages.with_variant_cookie(make_response(html), cookie)
