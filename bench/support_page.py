@@ -3,8 +3,9 @@
 Both run under gunicorn with 2 sync workers; load comes from `wrk` (Debian package `wrk`)
 with 4 connections for 10 s after a warm-up, in alternating rounds (median reported) so a
 busy machine biases neither side. Prints requests/s, p50 and p99 latency for
-each and the ratio support/hello. The support page is rendered as a reader gets it: a
-fresh session with a CSRF token, the full server-rendered form.
+each and the ratio support/hello. The support page is rendered as a reader gets it: the
+full server-rendered form, for a first visit (no cookie, and none set: the form carries no
+CSRF token, Continue checks the post's origin).
 
 The same run measures the support page of a running campaign with a goal and an A/B test
 of two variants, view counting on (``/?campaign=bench-ab``): as new readers (no cookie:

@@ -14,21 +14,12 @@ from donations.db import db
 from donations.enums import ActorKind
 from donations.models import AuditLog, Donor, Gift, OutboxEmail
 from tests.factories import csrf_token_from
+from tests.helpers_support import post_donation
 
 
 def give(client, sandbox, *, frequency="monthly", email="ada@example.org") -> Gift:
     """A paid gift, made through the support page and the sandbox."""
-    page = client.get("/")
-    client.post(
-        "/support",
-        data={
-            "csrf_token": csrf_token_from(page.get_data(as_text=True)),
-            "frequency": frequency,
-            "amount": "5",
-            "currency": "USD",
-            "email": email,
-        },
-    )
+    post_donation(client, frequency=frequency, amount="5", email=email, name="")
     gift = db.session.scalars(sa.select(Gift).order_by(Gift.id.desc())).first()
     sandbox.pay(gift.stripe_checkout_session_id)
     client.get(f"/thanks?session_id={gift.stripe_checkout_session_id}")

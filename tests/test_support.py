@@ -29,7 +29,6 @@ def test_support_page_offers_every_frequency_with_its_presets(client):
     for label in ("$5", "$25", "$50", "$2", "$20", "$100", "$250"):
         assert f">{label}</label>" in html
     assert "From $2.00 to $10,000." in html
-    assert 'name="csrf_token"' in html
     assert "img/visa.svg" in html and "Remind me later" in html
 
 
@@ -121,10 +120,41 @@ def test_bad_choices_are_refused_with_a_message(client, fields, field, message):
     assert gift_count() == 0
 
 
-def test_missing_csrf_token_gets_a_clear_400_page(client):
-    response = client.post("/support", data={"frequency": "once", "amount": "10"})
+def test_looking_at_the_support_page_sets_no_cookie_and_carries_no_form_token(client):
+    response = client.get("/")
+
+    assert response.status_code == 200
+    assert response.headers.get_all("Set-Cookie") == []
+    assert "csrf_token" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Origin": "https://attacker.example"},
+        {"Origin": "null"},
+        {"Referer": "https://attacker.example/page"},
+        {"Origin": "http://localhost.attacker.example"},
+    ],
+    ids=["no-origin", "another-site", "null-origin", "another-referer", "lookalike-host"],
+)
+def test_a_continue_posted_from_another_site_gets_a_clear_400_and_starts_nothing(client, headers):
+    data = {"frequency": "once", "amount": "10", "currency": "USD", "email": "a@example.org"}
+
+    response = client.post("/support", data=data, headers=headers)
+
     assert response.status_code == 400
     assert "security check failed" in response.get_data(as_text=True)
+    assert gift_count() == 0
+
+
+def test_a_continue_from_our_own_page_by_its_referer_alone_is_accepted(client, sandbox):
+    data = {"frequency": "once", "amount": "10", "currency": "USD", "email": "a@example.org"}
+
+    response = client.post("/support", data=data, headers={"Referer": "http://localhost/?lang=ru"})
+
+    assert response.status_code == 303 and gift_count() == 1
 
 
 def test_one_time_gift_opens_a_payment_checkout_session(client, sandbox):

@@ -27,6 +27,7 @@ from donations.enums import (
     GiftStatus,
     TributeKind,
 )
+from donations.extensions import csrf
 from donations.forms import ConfirmForm
 from donations.giving import checkout
 from donations.i18n import current_language
@@ -35,6 +36,7 @@ from donations.money import as_input
 from donations.newsletter import services as newsletter
 from donations.payments import GatewayError, gateway
 from donations.payments.types import CheckoutStatus
+from donations.security import require_same_origin
 from donations.support import bp, pages, services
 from donations.support.forms import DonationForm
 
@@ -45,7 +47,9 @@ UNAVAILABLE = lazy_gettext(
 
 @bp.post("/support")
 @bp.post("/")
+@csrf.exempt
 def continue_to_checkout():
+    require_same_origin()
     form = DonationForm()
     if not form.validate():
         errors = {name: field.errors[0] for name, field in form._fields.items() if field.errors}

@@ -49,7 +49,13 @@ def _one_line(form: FlaskForm, field: StringField) -> None:
 
 
 class DonationForm(FlaskForm):
-    """The reader's choice. ``other_amount``, when filled, wins over a preset ``amount``."""
+    """The reader's choice. ``other_amount``, when filled, wins over a preset ``amount``.
+
+    No CSRF token: the page that shows it sets no cookie, and Continue refuses a post from
+    another site by its origin (``security.require_same_origin``)."""
+
+    class Meta:
+        csrf = False
 
     frequency = RadioField(
         _l("How often"),
