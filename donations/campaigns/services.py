@@ -10,6 +10,7 @@ process's snapshot at once (``forget``), other processes see it when theirs expi
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import random
@@ -19,7 +20,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import Response, current_app
+from werkzeug.http import dump_cookie
 
 from donations.campaigns import presets as preset_rules
 from donations.campaigns.counts import count, flush_counts
@@ -33,12 +35,12 @@ __all__ = [
     "CampaignPage",
     "GoalProgress",
     "attribution",
-    "cookie_options",
     "count_continue",
     "count_view",
     "flush_counts",
     "forget",
     "page_for",
+    "set_variant_cookie",
 ]
 
 #: the cookie keeping a reader's variants: ``<campaign id>-<variant key>`` entries joined
@@ -203,21 +205,31 @@ def count_continue(campaign_id: int | None, variant_id: int | None) -> None:
         count("continues", variant_id)
 
 
-def cookie_options() -> dict:
-    """How to set the variant cookie: ``response.set_cookie(VARIANT_COOKIE, value,
-    **cookie_options())``."""
+def set_variant_cookie(response: Response, value: str) -> None:
+    """Give the reader their variant cookie (``page_for``'s value). Every new reader of a
+    variant gets the same value, so its header is built once (``bench/support_page.py``)."""
     config = current_app.config
-    return {
-        "max_age": config["AB_COOKIE_DAYS"] * 86400,
-        "httponly": True,
-        "samesite": "Lax",
-        "secure": config["SESSION_COOKIE_SECURE"],
-    }
+    response.headers.add(
+        "Set-Cookie",
+        _cookie_header(value, config["AB_COOKIE_DAYS"] * 86400, config["SESSION_COOKIE_SECURE"]),
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _cookie_header(value: str, max_age: int, secure: bool) -> str:
+    return dump_cookie(
+        VARIANT_COOKIE, value, max_age=max_age, httponly=True, samesite="Lax", secure=secure
+    )
 
 
 def _signature(text: str) -> str:
-    key = current_app.config["SECRET_KEY"].encode()
-    digest = hmac.new(key, b"ab-variant:" + text.encode(), hashlib.sha256).digest()
+    return _keyed_signature(current_app.config["SECRET_KEY"], text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _keyed_signature(secret: str, text: str) -> str:
+    """Remembered: a page view checks (or makes) one of a few signatures every time."""
+    digest = hmac.new(secret.encode(), b"ab-variant:" + text.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest[:12]).decode()
 
 

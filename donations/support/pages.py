@@ -157,7 +157,7 @@ def render_form(values, *, errors=None, notice: str = "", status: int = 200):
 
 def with_variant_cookie(response: Response, cookie: str | None) -> Response:
     if cookie:
-        response.set_cookie(campaigns.VARIANT_COOKIE, cookie, **campaigns.cookie_options())
+        campaigns.set_variant_cookie(response, cookie)
     return response
 
 
