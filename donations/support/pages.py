@@ -173,16 +173,7 @@ def cached_form(values, notice: str, page) -> str:
     choice = prefill(values, offer)
     if _is_personal(choice):
         return _page(choice, page, offer, errors={}, notice=notice)
-    key = (
-        current_language(),
-        content,
-        choice["frequency"],
-        choice["currency"],
-        choice["amount"],
-        choice["source"],
-        choice["cover_fees"],
-        notice,
-    )
+    key = (*_shown(choice, content), choice["source"], notice)
     return _cached(
         "support_page_html", key, lambda: _page(choice, page, offer, errors={}, notice=notice)
     )
@@ -196,17 +187,9 @@ def appeal_box(values, page) -> str:
     choice = prefill(values, offer)
     checked = services.checked_presets(choice["frequency"], choice["valid_amount"], offer)
     choice["amount"] = choice["valid_amount"] = checked[choice["frequency"]]
-    key = (
-        current_language(),
-        content,
-        choice["frequency"],
-        choice["currency"],
-        choice["amount"],
-        choice["cover_fees"],
-    )
     return _cached(
         "appeal_box_html",
-        key,
+        _shown(choice, content),
         lambda: render_template(
             "support/appeal.html",
             choice=choice,
@@ -217,6 +200,18 @@ def appeal_box(values, page) -> str:
             fee_label=fee_label(choice),
             **services.page_defaults(),
         ),
+    )
+
+
+def _shown(choice: dict, content: tuple | None) -> tuple:
+    """What a cached page shows of a choice: the part of its key both pages share."""
+    return (
+        current_language(),
+        content,
+        choice["frequency"],
+        choice["currency"],
+        choice["amount"],
+        choice["cover_fees"],
     )
 
 
