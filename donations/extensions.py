@@ -25,7 +25,6 @@ from donations.db import db
 migrate = Migrate(render_as_batch=True, compare_type=True)
 csrf = CSRFProtect()
 login_manager = LoginManager()
-limiter = Limiter(key_func=get_remote_address)
 #: pages shown to every reader on every article view, and Stripe's webhooks (signed, and
 #: answered 4xx/5xx by their own rules): never rate limited, and skipped before the
 #: limiter's own checks, a large share of the support page's time (bench/support_page.py)
@@ -33,11 +32,26 @@ UNLIMITED_ENDPOINTS = frozenset({"support.support_page", "support.appeal_box"})
 UNLIMITED_POSTS = frozenset({"webhooks.stripe_webhook"})
 
 
-@limiter.request_filter
 def _is_unlimited() -> bool:
     if request.method == "GET":
         return request.endpoint in UNLIMITED_ENDPOINTS
     return request.endpoint in UNLIMITED_POSTS
+
+
+class UnlimitedFirstLimiter(Limiter):
+    """Flask-Limiter that leaves the unlimited endpoints before any of its own work: its
+    request filter runs only after it has looked up and evaluated the limits, about a
+    tenth of a support page view (bench/support_page.py). Overrides the hook Flask-Limiter
+    registers as its ``before_request`` (its major version is pinned in pyproject.toml)."""
+
+    def _check_request_limit(self, callable_name=None, in_middleware=True) -> None:
+        if in_middleware and _is_unlimited():
+            return
+        super()._check_request_limit(callable_name, in_middleware)
+
+
+limiter = UnlimitedFirstLimiter(key_func=get_remote_address)
+limiter.request_filter(_is_unlimited)
 
 
 class CookieSessionInterface(SecureCookieSessionInterface):

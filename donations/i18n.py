@@ -43,11 +43,17 @@ def select_locale() -> str:
     if request.blueprint == "staff":
         return STAFF_LANGUAGE
     return (
-        offered_language(request.args.get("lang"))
-        or offered_language(request.cookies.get(LANGUAGE_COOKIE))
+        offered_language(_given(request.args, "lang"))
+        or offered_language(_given(request.cookies, LANGUAGE_COOKIE))
         or request.accept_languages.best_match(current_app.config["LANGUAGES"])
         or current_app.config["DEFAULT_LANGUAGE"]
     )
+
+
+def _given(values, key: str) -> str | None:
+    """``values.get(key)`` for a request's MultiDict without its cost when ``key`` is
+    absent, as it is on nearly every page view (``get`` builds and catches an exception)."""
+    return values[key] if key in values else None
 
 
 def current_language() -> str:
@@ -85,7 +91,7 @@ def _native_name(code: str) -> str:
 def remember_language(response: Response) -> Response:
     """Keep a language chosen with ``?lang=`` in a cookie, so the next pages use it too;
     an unknown ``lang`` is ignored (the page is shown in the language chosen otherwise)."""
-    chosen = offered_language(request.args.get("lang"))
+    chosen = offered_language(_given(request.args, "lang"))
     if chosen and request.blueprint != "staff" and request.cookies.get(LANGUAGE_COOKIE) != chosen:
         response.set_cookie(
             LANGUAGE_COOKIE,
